@@ -1,0 +1,33 @@
+/// An error Convoy reports to the user: what went wrong, in words that say what to do.
+///
+/// A struct over a private code, so new kinds can be added without breaking callers.
+public struct ConvoyError: Error, Sendable, Equatable, CustomStringConvertible {
+    private enum Code: String, Sendable {
+        case usage, input, output, authentication, configuration
+    }
+
+    private let code: Code
+    /// The message shown to the user. Never contains a secret.
+    public let message: String
+
+    private init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// Bad command-line arguments (exit status 64).
+    public static func usage(_ message: String) -> ConvoyError { ConvoyError(.usage, message) }
+    /// The id input cannot be read.
+    public static func input(_ message: String) -> ConvoyError { ConvoyError(.input, message) }
+    /// An output file cannot be created, read back or written.
+    public static func output(_ message: String) -> ConvoyError { ConvoyError(.output, message) }
+    /// The server refused the credentials.
+    public static func authentication(_ message: String) -> ConvoyError { ConvoyError(.authentication, message) }
+    /// A setting is missing or contradictory.
+    public static func configuration(_ message: String) -> ConvoyError { ConvoyError(.configuration, message) }
+
+    /// True for usage errors, which exit with status 64.
+    public var isUsage: Bool { code == .usage }
+
+    public var description: String { message }
+}

@@ -1,0 +1,23 @@
+/// Supplies the bearer token for API requests.
+///
+/// The engine asks before every request, so a provider can refresh its token while a run goes on,
+/// and tells the provider when the API answered 401 so it can get a new one.
+public protocol CredentialProvider: Sendable {
+    /// The token to send as `Authorization: Bearer <token>`, or nil to send none.
+    func accessToken() async throws -> String?
+    /// The API rejected `token` with 401. Return true when a retry with a new token makes sense.
+    func rejected(_ token: String?) async -> Bool
+}
+
+/// A fixed token (from `--token` or `GENESYSCLOUD_ACCESS_TOKEN`), or none for the mock API.
+public struct StaticCredentials: CredentialProvider {
+    private let token: String?
+
+    public init(token: String?) {
+        self.token = token
+    }
+
+    public func accessToken() async throws -> String? { token }
+
+    public func rejected(_ token: String?) async -> Bool { false }
+}

@@ -1,0 +1,30 @@
+import Foundation
+
+/// How a fetch run behaves. Every field has a default that suits Genesys Cloud.
+public struct FetchConfiguration: Sendable {
+    /// Where the API lives, e.g. `https://api.mypurecloud.ie`; paths are appended to it.
+    public var apiBase: URL
+    /// Requests in flight at most. Independent of the rate: the limiter decides when a request may
+    /// go, this bounds how many may be waiting for an answer at once. Default 16.
+    public var concurrency: Int
+    /// Requests per id before it is written to the errors file. Default 8.
+    public var maxAttempts: Int
+    /// Waits before retrying 5xx answers and transport errors.
+    public var backoff: Backoff
+    /// Tuning of the shared rate limiter.
+    public var limiter: RateLimiterConfiguration
+    /// Sent as `User-Agent`.
+    public var userAgent: String
+
+    public init(
+        apiBase: URL, concurrency: Int = 16, maxAttempts: Int = 8, backoff: Backoff = Backoff(),
+        limiter: RateLimiterConfiguration = RateLimiterConfiguration(), userAgent: String = "convoy/0.1"
+    ) {
+        self.apiBase = apiBase
+        self.concurrency = concurrency
+        self.maxAttempts = maxAttempts
+        self.backoff = backoff
+        self.limiter = limiter
+        self.userAgent = userAgent
+    }
+}

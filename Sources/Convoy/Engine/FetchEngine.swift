@@ -1,0 +1,341 @@
+import Foundation
+import Synchronization
+
+/// Fetches one conversation document per id, at the server's rate limit, into an ``OutputStore``.
+///
+/// Data flow: ids stream in from an `AsyncSequence` → duplicates and ids an earlier run recorded
+/// are skipped → a task group keeps at most `concurrency` requests in flight → each request first
+/// takes a permit from the one shared ``RateLimiter`` → the answer goes back to the limiter (so
+/// every response's headers re-tune the budget) and is classified:
+/// - 2xx with a valid JSON body: written to the output file (document compacted, verbatim);
+/// - 404 and other permanent 4xx: written to the errors file, not retried;
+/// - 429: retried once the limiter's pause (which holds back every sender) is over;
+/// - 5xx, 408, transport errors and unparseable bodies: retried after full-jitter backoff;
+/// - 401: the credential provider may renew the token once per rejection; otherwise the run stops.
+///
+/// A request that is waiting to retry holds no concurrency slot: its wait is a separate child
+/// task, and it re-enters the queue (ahead of new ids) when the wait is over. An id that uses up
+/// `maxAttempts` goes to the errors file with its last status and `retryable: true`.
+///
+/// Cancelling the calling task (SIGINT) stops new work, abandons requests in flight, syncs the
+/// files and returns the summary with `interrupted` set; a re-run with the same files resumes.
+public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration {
+    public let configuration: FetchConfiguration
+    public let limiter: RateLimiter<C>
+    private let transport: any HTTPTransport
+    private let credentials: any CredentialProvider
+    private let clock: C
+    private let live: Mutex<FetchSummary>
+
+    public init(
+        configuration: FetchConfiguration, transport: any HTTPTransport,
+        credentials: any CredentialProvider = StaticCredentials(token: nil), clock: C
+    ) {
+        self.configuration = configuration
+        self.transport = transport
+        self.credentials = credentials
+        self.clock = clock
+        self.limiter = RateLimiter(configuration: configuration.limiter, clock: clock)
+        self.live = Mutex(FetchSummary())
+    }
+
+    /// Counters of the run so far, for a progress line.
+    public func progress() -> FetchSummary {
+        var summary = live.withLock { $0 }
+        summary.limiter = limiter.snapshot()
+        return summary
+    }
+
+    /// Runs until every id is recorded, the task is cancelled, or a fatal error stops the run.
+    /// - Parameters:
+    ///   - ids: the input, line by line.
+    ///   - store: where records go; also tells which ids an earlier run finished.
+    /// - Returns: the summary. `interrupted` is set when the run was cancelled.
+    /// - Throws: a ``ConvoyError`` that made further work pointless (401, disk full, unreadable
+    ///   input); records written before it stay valid and a re-run resumes.
+    public func run<Input: AsyncSequence>(ids: Input, store: OutputStore) async throws -> FetchSummary
+    where Input.Element == IDReader.Element {
+        let started = clock.now
+        var loop = RunLoopState(resume: store.resume)
+        live.withLock { $0.resumedRetries = store.resume.retrying }
+        var iterator = ids.makeAsyncIterator()
+        var fatal: Error?
+
+        await withTaskGroup(of: ChildResult.self) { group in
+            while true {
+                // Top up to `concurrency` requests in flight: retries first, then new input.
+                while fatal == nil, !Task.isCancelled, loop.inFlight < configuration.concurrency {
+                    if let work = loop.popReady() {
+                        spawn(work, in: &group, loop: &loop)
+                        continue
+                    }
+                    if loop.inputDone { break }
+                    do {
+                        guard let (line, item) = try await iterator.next() else {
+                            loop.inputDone = true
+                            break
+                        }
+                        if let work = try admit(item, line: line, loop: &loop, store: store) {
+                            spawn(work, in: &group, loop: &loop)
+                        }
+                    } catch {
+                        fatal = error
+                    }
+                }
+                if fatal != nil || Task.isCancelled { group.cancelAll() }
+                guard let result = await group.next() else { break }
+                do {
+                    try handle(result, in: &group, loop: &loop, store: store)
+                } catch {
+                    fatal = error
+                }
+            }
+        }
+        try? store.sync()
+        let summary = live.withLock { summary -> FetchSummary in
+            summary.abandoned = loop.abandoned + loop.readyCount
+            summary.interrupted = Task.isCancelled || fatal != nil
+            summary.wallSeconds = (clock.now - started).seconds
+            return summary
+        }
+        if let fatal { throw fatal }
+        var final = summary
+        final.limiter = limiter.snapshot()
+        return final
+    }
+
+    // MARK: - Work
+
+    private struct Work: Sendable {
+        let id: ConversationID
+        var attempts = 0
+        var lastStatus: Int?
+    }
+
+    private enum Outcome: Sendable {
+        case response(HTTPResponse, token: String?)
+        case transportError(String)
+    }
+
+    private enum ChildResult: Sendable {
+        /// A request got an answer or failed in transport.
+        case attempted(Work, Outcome)
+        /// A retry's wait is over.
+        case waited(Work)
+        /// The API answered 401; `renewed` tells whether the credentials now hold a new token.
+        case unauthorized(Work, renewed: Bool)
+        /// The task was cancelled; `inFlight` when it held a concurrency slot.
+        case cancelled(Work, inFlight: Bool)
+    }
+
+    /// State owned by the run loop (never shared with child tasks).
+    private struct RunLoopState {
+        let resume: OutputStore.Resume
+        var seen: Set<ConversationID> = []
+        var ready: [Work] = []
+        var readyHead = 0
+        var inFlight = 0
+        var inputDone = false
+        var abandoned = 0
+
+        init(resume: OutputStore.Resume) {
+            self.resume = resume
+        }
+
+        var readyCount: Int { ready.count - readyHead }
+
+        mutating func popReady() -> Work? {
+            guard readyHead < ready.count else { return nil }
+            defer {
+                readyHead += 1
+                if readyHead == ready.count {
+                    ready.removeAll(keepingCapacity: true)
+                    readyHead = 0
+                }
+            }
+            return ready[readyHead]
+        }
+    }
+
+    /// Turns an input line into work, or records why it is none.
+    private func admit(_ item: InputLine, line: Int, loop: inout RunLoopState, store: OutputStore) throws -> Work? {
+        switch item {
+        case .skip:
+            return nil
+        case .invalid(let text, let reason):
+            guard !loop.resume.failed.contains(text) else {
+                live.withLock { $0.skipped += 1 }
+                return nil
+            }
+            try store.writeFailure(
+                FetchFailure(id: text, status: nil, reason: reason, attempts: 0, retryable: false, inputLine: line))
+            live.withLock {
+                $0.failed += 1
+                $0.invalid += 1
+            }
+            return nil
+        case .id(let id):
+            guard loop.seen.insert(id).inserted else {
+                live.withLock { $0.duplicates += 1 }
+                return nil
+            }
+            if loop.resume.contains(id) {
+                live.withLock { $0.skipped += 1 }
+                return nil
+            }
+            return Work(id: id)
+        }
+    }
+
+    private func spawn(_ work: Work, in group: inout TaskGroup<ChildResult>, loop: inout RunLoopState) {
+        var work = work
+        work.attempts += 1
+        loop.inFlight += 1
+        live.withLock {
+            $0.requests += 1
+            if work.attempts > 1 { $0.retries += 1 }
+        }
+        let request = HTTPRequest(
+            url: configuration.apiBase.appendingPathComponent("api/v2/conversations/\(work.id)"),
+            headers: ["Accept": "application/json", "User-Agent": configuration.userAgent])
+        group.addTask { [limiter, transport, credentials] in
+            let permit: RateLimitPermit
+            do {
+                permit = try await limiter.acquire()
+            } catch {
+                return .cancelled(work, inFlight: true)
+            }
+            do {
+                var request = request
+                let token = try await credentials.accessToken()
+                if let token { request.headers["Authorization"] = "Bearer \(token)" }
+                let response = try await transport.send(request)
+                limiter.complete(
+                    permit, status: response.status,
+                    observation: RateLimitObservation(headers: response.headers, status: response.status))
+                return .attempted(work, .response(response, token: token))
+            } catch {
+                limiter.abandon(permit)
+                if error is CancellationError || Task.isCancelled { return .cancelled(work, inFlight: true) }
+                if let convoyError = error as? ConvoyError { return .attempted(work, .transportError(convoyError.message)) }
+                return .attempted(work, .transportError(Self.describe(error)))
+            }
+        }
+    }
+
+    private func handle(
+        _ result: ChildResult, in group: inout TaskGroup<ChildResult>, loop: inout RunLoopState, store: OutputStore
+    ) throws {
+        switch result {
+        case .cancelled(_, let inFlight):
+            if inFlight { loop.inFlight -= 1 }
+            loop.abandoned += 1
+        case .waited(let work):
+            loop.ready.append(work)
+        case .unauthorized(let work, let renewed):
+            guard renewed, work.attempts < configuration.maxAttempts else {
+                loop.abandoned += 1
+                throw ConvoyError.authentication(
+                    "the API refused the access token (HTTP 401 Unauthorized); check --token or GENESYSCLOUD_ACCESS_TOKEN")
+            }
+            loop.ready.append(work)
+        case .attempted(var work, let outcome):
+            loop.inFlight -= 1
+            switch outcome {
+            case .transportError(let description):
+                work.lastStatus = nil
+                try retryOrFail(work, reason: description, delay: backoff(for: work), in: &group, loop: &loop, store: store)
+            case .response(let response, let token):
+                work.lastStatus = response.status
+                try classify(response, token: token, work: work, in: &group, loop: &loop, store: store)
+            }
+        }
+    }
+
+    private func classify(
+        _ response: HTTPResponse, token: String?, work: Work, in group: inout TaskGroup<ChildResult>,
+        loop: inout RunLoopState, store: OutputStore
+    ) throws {
+        switch response.status {
+        case 200..<300:
+            guard let document = JSONCompactor.compact(response.body) else {
+                try retryOrFail(
+                    work, reason: "HTTP \(response.status) with a body that is not valid JSON (\(response.body.count) bytes)",
+                    delay: backoff(for: work), in: &group, loop: &loop, store: store)
+                return
+            }
+            try store.writeSuccess(id: work.id, attempts: work.attempts, document: document)
+            live.withLock { $0.fetched += 1 }
+        case 429:
+            live.withLock { $0.throttled += 1 }
+            // The limiter already paused every sender; wait out Retry-After without holding a slot.
+            let retryAfter = RateLimitObservation(headers: response.headers, status: 429).retryAfter ?? .zero
+            try retryOrFail(
+                work, reason: "rate limited (HTTP 429)", delay: min(retryAfter, configuration.limiter.maximumPause),
+                in: &group, loop: &loop, store: store)
+        case 401:
+            // Asked in a child task so a token refresh does not block the loop.
+            group.addTask { [credentials] in
+                .unauthorized(work, renewed: await credentials.rejected(token))
+            }
+        case 408, 500...599:
+            try retryOrFail(
+                work, reason: "server error (HTTP \(response.status))\(Self.serverMessage(response.body))",
+                delay: backoff(for: work), in: &group, loop: &loop, store: store)
+        default:
+            let reason =
+                response.status == 404
+                ? "not found (HTTP 404)" : "HTTP \(response.status)\(Self.serverMessage(response.body))"
+            try store.writeFailure(
+                FetchFailure(
+                    id: work.id.description, status: response.status, reason: reason, attempts: work.attempts,
+                    retryable: false))
+            live.withLock { $0.failed += 1 }
+        }
+    }
+
+    private func retryOrFail(
+        _ work: Work, reason: String, delay: Duration, in group: inout TaskGroup<ChildResult>,
+        loop: inout RunLoopState, store: OutputStore
+    ) throws {
+        guard work.attempts < configuration.maxAttempts else {
+            try store.writeFailure(
+                FetchFailure(
+                    id: work.id.description, status: work.lastStatus,
+                    reason: "\(reason); gave up after \(work.attempts) attempts", attempts: work.attempts,
+                    retryable: true))
+            live.withLock { $0.failed += 1 }
+            return
+        }
+        if delay <= .zero {
+            loop.ready.append(work)
+            return
+        }
+        group.addTask { [clock] in
+            do {
+                try await clock.sleep(for: delay)
+                return .waited(work)
+            } catch {
+                return .cancelled(work, inFlight: false)
+            }
+        }
+    }
+
+    private func backoff(for work: Work) -> Duration {
+        var generator = SystemRandomNumberGenerator()
+        return configuration.backoff.delay(forRetry: work.attempts, using: &generator)
+    }
+
+    /// `": <message>"` from a Genesys-style JSON error body, shortened; empty when there is none.
+    private static func serverMessage(_ body: Data) -> String {
+        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
+            let message = object["message"] as? String, !message.isEmpty
+        else { return "" }
+        return ": " + String(message.prefix(200))
+    }
+
+    private static func describe(_ error: Error) -> String {
+        let text = (error as? LocalizedError)?.errorDescription ?? "\(error)"
+        return "transport error: " + String(text.prefix(200))
+    }
+}

@@ -1,0 +1,34 @@
+/// What a run did, for the final report.
+public struct FetchSummary: Sendable, Equatable {
+    /// Ids written to the output file by this run.
+    public var fetched = 0
+    /// Ids written to the errors file by this run (bad input included).
+    public var failed = 0
+    /// Input lines that were not conversation ids (counted in `failed` too).
+    public var invalid = 0
+    /// Ids skipped because an earlier run already recorded them.
+    public var skipped = 0
+    /// Repeated ids in the input, fetched once.
+    public var duplicates = 0
+    /// HTTP requests sent, retries included.
+    public var requests = 0
+    /// Requests that were retries.
+    public var retries = 0
+    /// 429 answers received.
+    public var throttled = 0
+    /// Ids in flight or queued when the run was interrupted, to be fetched by a re-run.
+    public var abandoned = 0
+    /// Retryable failures of an earlier run that this run tried again.
+    public var resumedRetries = 0
+    /// Seconds from start to finish.
+    public var wallSeconds = 0.0
+    /// True when the run stopped early (signal or fatal error): a re-run resumes it.
+    public var interrupted = false
+    /// What the limiter learned.
+    public var limiter: RateLimiterSnapshot?
+
+    public init() {}
+
+    /// Fetched conversations per second of wall time.
+    public var rate: Double { wallSeconds > 0 ? Double(fetched) / wallSeconds : 0 }
+}

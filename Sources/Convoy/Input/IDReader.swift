@@ -1,0 +1,141 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Streams ``InputLine``s from a file descriptor without loading the input into memory.
+///
+/// A dedicated thread does the blocking reads (stdin may be a slow pipe) and hands lines over
+/// through a bounded buffer of ``bufferCapacity`` lines, so memory stays flat however long the
+/// input is. Lines are numbered from 1.
+public struct IDReader: AsyncSequence, Sendable {
+    public typealias Element = (line: Int, item: InputLine)
+
+    /// Lines read ahead of the consumer at most.
+    public static let bufferCapacity = 4096
+
+    private let open: @Sendable () throws -> Int32
+    private let closeWhenDone: Bool
+
+    /// Reads the file at `path`.
+    public init(path: String) {
+        open = {
+            let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                throw ConvoyError.input("cannot open \(path): \(String(cString: strerror(errno)))")
+            }
+            return fd
+        }
+        closeWhenDone = true
+    }
+
+    /// Reads standard input.
+    public static var standardInput: IDReader { IDReader(descriptor: STDIN_FILENO) }
+
+    private init(descriptor: Int32) {
+        open = { descriptor }
+        closeWhenDone = false
+    }
+
+    /// Opens the input now, so a missing file fails before any work starts.
+    public func validate() throws {
+        let fd = try open()
+        if closeWhenDone { _ = close(fd) }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        let (stream, continuation) = AsyncThrowingStream<Element, Error>.makeStream(bufferingPolicy: .unbounded)
+        let slots = DispatchSemaphore(value: Self.bufferCapacity)
+        let open = self.open
+        let closeWhenDone = self.closeWhenDone
+        let stopped = StopFlag()
+        continuation.onTermination = { _ in
+            stopped.flag.store(true, ordering: .releasing)
+            slots.signal()  // unblock a reader waiting for room
+        }
+        let thread = Thread {
+            do {
+                let fd = try open()
+                defer { if closeWhenDone { _ = close(fd) } }
+                var splitter = LineSplitter()
+                var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+                var lineNumber = 0
+                func emit(_ line: Substring) {
+                    lineNumber += 1
+                    slots.wait()
+                    if stopped.flag.load(ordering: .acquiring) {
+                        slots.signal()  // pass the wake-up on to the next wait
+                        return
+                    }
+                    continuation.yield((lineNumber, InputLine(parsing: line)))
+                }
+                while !stopped.flag.load(ordering: .acquiring) {
+                    let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                    if count < 0 {
+                        if errno == EINTR { continue }
+                        throw ConvoyError.input("cannot read input: \(String(cString: strerror(errno)))")
+                    }
+                    if count == 0 { break }
+                    splitter.feed(buffer[0..<count], emit: emit)
+                }
+                splitter.finish(emit: emit)
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        thread.name = "convoy-input"
+        thread.start()
+        return AsyncIterator(base: stream.makeAsyncIterator(), slots: slots)
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: AsyncThrowingStream<Element, Error>.AsyncIterator
+        let slots: DispatchSemaphore
+
+        public mutating func next() async throws -> Element? {
+            let element = try await base.next()
+            if element != nil { slots.signal() }
+            return element
+        }
+    }
+}
+
+/// Set when the consumer goes away, so the reading thread stops.
+private final class StopFlag: Sendable {
+    let flag = Atomic<Bool>(false)
+}
+
+/// Splits a byte stream into lines at `\n`, carrying a partial line across chunks.
+struct LineSplitter {
+    private var pending: [UInt8] = []
+
+    mutating func feed(_ chunk: ArraySlice<UInt8>, emit: (Substring) -> Void) {
+        var start = chunk.startIndex
+        while let newline = chunk[start...].firstIndex(of: UInt8(ascii: "\n")) {
+            if pending.isEmpty {
+                emit(Self.text(chunk[start..<newline]))
+            } else {
+                pending.append(contentsOf: chunk[start..<newline])
+                emit(Self.text(pending[...]))
+                pending.removeAll(keepingCapacity: true)
+            }
+            start = newline + 1
+        }
+        pending.append(contentsOf: chunk[start...])
+    }
+
+    mutating func finish(emit: (Substring) -> Void) {
+        if !pending.isEmpty { emit(Self.text(pending[...])) }
+        pending.removeAll()
+    }
+
+    private static func text(_ bytes: ArraySlice<UInt8>) -> Substring {
+        Substring(decoding: bytes, as: UTF8.self)
+    }
+}

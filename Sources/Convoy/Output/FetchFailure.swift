@@ -1,0 +1,25 @@
+/// Why one id ended in the errors file.
+public struct FetchFailure: Sendable, Equatable {
+    /// The conversation id, or the raw input text when it was not an id.
+    public var id: String
+    /// The last HTTP status, or nil when there was none (transport error, bad input).
+    public var status: Int?
+    /// What went wrong, for a person.
+    public var reason: String
+    /// Requests made for this id.
+    public var attempts: Int
+    /// True when a later run may succeed (429, 5xx, transport errors): a re-run retries it.
+    /// False for answers that will not change (404, 400, bad input).
+    public var retryable: Bool
+    /// The input line, for input that was not an id.
+    public var inputLine: Int?
+
+    public init(id: String, status: Int?, reason: String, attempts: Int, retryable: Bool, inputLine: Int? = nil) {
+        self.id = id
+        self.status = status
+        self.reason = reason
+        self.attempts = attempts
+        self.retryable = retryable
+        self.inputLine = inputLine
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// An append-only NDJSON file that survives crashes: a record counts only once its `\n` is written.
+///
+/// Opening an existing file cuts a torn last line (bytes after the final `\n`, left by a crash or
+/// a kill) so that every line in the file is whole. Each record is written with one `write(2)` of
+/// the line and its `\n`, so a crash can tear at most the last line, never mix two. New files are
+/// created with mode 0600: conversation metadata is personal data.
+public final class NDJSONFile {
+    /// Where the file lives.
+    public let path: String
+    /// Bytes cut from the end when it was opened (a torn line), 0 for a clean file.
+    public let truncatedBytes: Int
+    private let descriptor: Int32
+    private var unsyncedWrites = 0
+
+    /// Opens `path` for appending, creating it (0600) when absent, and cuts a torn last line.
+    /// - Throws: ``ConvoyError/output(_:)`` naming the path and the system's reason.
+    public init(path: String) throws {
+        self.path = path
+        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw ConvoyError.output("cannot open \(path): \(Self.lastError())") }
+        descriptor = fd
+        do {
+            truncatedBytes = try Self.cutTornLine(fd, path: path)
+            guard lseek(fd, 0, SEEK_END) >= 0 else {
+                throw ConvoyError.output("cannot seek in \(path): \(Self.lastError())")
+            }
+        } catch {
+            _ = close(fd)
+            throw error
+        }
+    }
+
+    deinit {
+        _ = fsync(descriptor)
+        _ = close(descriptor)
+    }
+
+    /// Appends one record: `line` (which must hold no raw newline) followed by `\n`.
+    /// - Throws: ``ConvoyError/output(_:)`` when the disk refuses (full, read-only, I/O error).
+    public func append(_ line: [UInt8]) throws {
+        var record = line
+        record.append(UInt8(ascii: "\n"))
+        try record.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw ConvoyError.output("cannot write \(path): \(Self.lastError())")
+                }
+                offset += written
+            }
+        }
+        unsyncedWrites += 1
+    }
+
+    /// Forces written records to stable storage (`fsync`).
+    public func sync() throws {
+        guard unsyncedWrites > 0 else { return }
+        guard fsync(descriptor) == 0 else { throw ConvoyError.output("cannot sync \(path): \(Self.lastError())") }
+        unsyncedWrites = 0
+    }
+
+    /// Calls `body` with every whole line of the file at `path` (without its `\n`, a trailing `\r`
+    /// kept), reading in chunks so a large file never sits in memory. A missing file has no lines.
+    /// Blank lines are skipped.
+    public static func forEachLine(atPath path: String, _ body: (ArraySlice<UInt8>) throws -> Void) throws {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return }
+            throw ConvoyError.output("cannot read \(path): \(lastError())")
+        }
+        defer { _ = close(fd) }
+        var pending: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw ConvoyError.output("cannot read \(path): \(lastError())")
+            }
+            if count == 0 { break }
+            var start = 0
+            while let newline = chunk[start..<count].firstIndex(of: UInt8(ascii: "\n")) {
+                if pending.isEmpty {
+                    if newline > start { try body(chunk[start..<newline]) }
+                } else {
+                    pending.append(contentsOf: chunk[start..<newline])
+                    try body(pending[...])
+                    pending.removeAll(keepingCapacity: true)
+                }
+                start = newline + 1
+            }
+            pending.append(contentsOf: chunk[start..<count])
+        }
+        // Bytes after the last newline are a torn record, not a line.
+    }
+
+    /// Truncates the file after its last `\n` and returns how many bytes went.
+    private static func cutTornLine(_ fd: Int32, path: String) throws -> Int {
+        let size = lseek(fd, 0, SEEK_END)
+        guard size > 0 else { return 0 }
+        var end = Int(size)
+        var block = [UInt8](repeating: 0, count: 64 * 1024)
+        while end > 0 {
+            let start = max(0, end - block.count)
+            let count = block.withUnsafeMutableBytes { pread(fd, $0.baseAddress, end - start, off_t(start)) }
+            guard count == end - start else { throw ConvoyError.output("cannot read \(path): \(lastError())") }
+            if let newline = block[0..<count].lastIndex(of: UInt8(ascii: "\n")) {
+                let keep = start + newline + 1
+                if keep == Int(size) { return 0 }
+                guard ftruncate(fd, off_t(keep)) == 0 else {
+                    throw ConvoyError.output("cannot repair \(path): \(lastError())")
+                }
+                return Int(size) - keep
+            }
+            end = start
+        }
+        guard ftruncate(fd, 0) == 0 else { throw ConvoyError.output("cannot repair \(path): \(lastError())") }
+        return Int(size)
+    }
+
+    static func lastError() -> String { String(cString: strerror(errno)) }
+}

@@ -1,0 +1,115 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The two NDJSON files of a run, and what an earlier run with the same files already did.
+///
+/// Invariant: every input id ends up in exactly one of the files. On open (a resume):
+/// - torn last lines are cut from both files;
+/// - ids in the output file are done and will be skipped;
+/// - permanent failures in the errors file (404, bad input) are kept and skipped;
+/// - retryable failures (429, 5xx, transport) are removed from the errors file, which is rewritten
+///   atomically (temp file, fsync, rename, fsync of the folder), and those ids are fetched again.
+public final class OutputStore {
+    /// What the files held before this run.
+    public struct Resume: Sendable {
+        /// Ids already in the output file.
+        public var done: Set<ConversationID> = []
+        /// Ids (or raw input text) already in the errors file with a permanent failure.
+        public var failed: Set<String> = []
+        /// Retryable failures removed from the errors file so they are tried again.
+        public var retrying = 0
+        /// Bytes of torn lines cut from the two files.
+        public var truncatedBytes = 0
+
+        /// True when a record for `key` already exists.
+        public func contains(_ id: ConversationID) -> Bool {
+            done.contains(id) || failed.contains(id.description)
+        }
+    }
+
+    public let output: NDJSONFile
+    public let errors: NDJSONFile
+    public let resume: Resume
+    private var lastSync = Date()
+
+    /// Opens (or creates) both files and reads back what an earlier run left.
+    public init(outputPath: String, errorsPath: String) throws {
+        guard outputPath != errorsPath else {
+            throw ConvoyError.usage("the output and errors files must differ (both are \(outputPath))")
+        }
+        var resume = Resume()
+        let output = try NDJSONFile(path: outputPath)
+        resume.truncatedBytes += output.truncatedBytes
+        try NDJSONFile.forEachLine(atPath: outputPath) { line in
+            if let id = Self.leadingID(line) { resume.done.insert(id) }
+        }
+        let errorsTruncated = try Self.rewriteErrors(atPath: errorsPath, resume: &resume)
+        resume.truncatedBytes += errorsTruncated
+        self.output = output
+        self.errors = try NDJSONFile(path: errorsPath)
+        self.resume = resume
+    }
+
+    /// Writes a fetched conversation.
+    public func writeSuccess(id: ConversationID, attempts: Int, document: [UInt8], at date: Date = Date()) throws {
+        try output.append(RecordEncoder.success(id: id, fetchedAt: date, attempts: attempts, document: document))
+        try syncIfDue()
+    }
+
+    /// Writes a failure.
+    public func writeFailure(_ failure: FetchFailure, at date: Date = Date()) throws {
+        try errors.append(RecordEncoder.failure(failure, failedAt: date))
+        try syncIfDue()
+    }
+
+    /// Forces both files to disk.
+    public func sync() throws {
+        try output.sync()
+        try errors.sync()
+        lastSync = Date()
+    }
+
+    /// Syncs at most once a second, bounding what a power loss can take.
+    private func syncIfDue() throws {
+        if Date().timeIntervalSince(lastSync) >= 1 { try sync() }
+    }
+
+    /// The id of an output record: the value of its leading `{"id":"`, which Convoy always writes first.
+    static func leadingID(_ line: ArraySlice<UInt8>) -> ConversationID? {
+        let prefix = Array(#"{"id":""#.utf8)
+        guard line.count >= prefix.count + 36, line.starts(with: prefix) else { return nil }
+        let start = line.startIndex + prefix.count
+        return ConversationID(Substring(decoding: line[start..<start + 36], as: UTF8.self))
+    }
+
+    /// Keeps permanent failures, drops retryable ones, and returns the torn bytes cut.
+    private static func rewriteErrors(atPath path: String, resume: inout Resume) throws -> Int {
+        guard FileManager.default.fileExists(atPath: path) else { return 0 }
+        let truncated = try NDJSONFile(path: path).truncatedBytes
+        var kept: [ArraySlice<UInt8>] = []
+        var dropped = 0
+        try NDJSONFile.forEachLine(atPath: path) { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+                let id = object["id"] as? String
+            else {
+                kept.append(line)  // not ours to judge; keep it
+                return
+            }
+            if (object["retryable"] as? Bool) == true {
+                dropped += 1
+            } else {
+                resume.failed.insert(id)
+                kept.append(line)
+            }
+        }
+        resume.retrying = dropped
+        guard dropped > 0 else { return truncated }
+        try AtomicFile.replace(path: path, lines: kept)
+        return truncated
+    }
+}

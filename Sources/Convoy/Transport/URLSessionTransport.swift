@@ -1,0 +1,92 @@
+import Foundation
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// `HTTPTransport` over Foundation's `URLSession`.
+///
+/// The session allows `maxConnectionsPerHost` parallel connections, caches nothing and stores no
+/// cookies. Each request is a `dataTask` wrapped in a checked continuation inside
+/// `withTaskCancellationHandler`, so cancelling the awaiting task cancels the transfer (the async
+/// `URLSession.data(for:)` does not do that on Linux).
+public final class URLSessionTransport: HTTPTransport {
+    private let session: URLSession
+
+    /// - Parameters:
+    ///   - maxConnectionsPerHost: parallel connections; keep it at least the engine's concurrency.
+    ///   - timeout: how long one request may go without data before it fails.
+    public init(maxConnectionsPerHost: Int, timeout: Duration = .seconds(60)) {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpMaximumConnectionsPerHost = max(1, maxConnectionsPerHost)
+        configuration.requestCachePolicy = .reloadIgnoringLocalAndRemoteCacheData
+        configuration.urlCache = nil
+        configuration.httpCookieStorage = nil
+        configuration.httpShouldSetCookies = false
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) * 1e-18
+        configuration.timeoutIntervalForRequest = seconds
+        session = URLSession(configuration: configuration)
+    }
+
+    deinit {
+        session.invalidateAndCancel()
+    }
+
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        var urlRequest = URLRequest(url: request.url)
+        urlRequest.httpMethod = request.method
+        urlRequest.httpBody = request.body
+        for (name, value) in request.headers {
+            urlRequest.setValue(value, forHTTPHeaderField: name)
+        }
+        let box = TaskBox()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponse, Error>) in
+                let task = session.dataTask(with: urlRequest) { data, response, error in
+                    if let error {
+                        let cancelled = (error as? URLError)?.code == .cancelled
+                        continuation.resume(throwing: cancelled ? CancellationError() : error)
+                        return
+                    }
+                    guard let http = response as? HTTPURLResponse else {
+                        continuation.resume(throwing: URLError(.badServerResponse))
+                        return
+                    }
+                    let headers = HTTPHeaders(
+                        http.allHeaderFields.compactMap { key, value in
+                            (key as? String).map { ($0, "\(value)") }
+                        })
+                    continuation.resume(
+                        returning: HTTPResponse(status: http.statusCode, headers: headers, body: data ?? Data()))
+                }
+                box.start(task)
+            }
+        } onCancel: {
+            box.cancel()
+        }
+    }
+}
+
+/// Holds the data task so a cancellation that arrives before or after `resume()` still cancels it.
+private final class TaskBox: @unchecked Sendable {
+    // Guarded by `lock`; @unchecked because URLSessionDataTask is not Sendable on Linux.
+    private let lock = NSLock()
+    private var task: URLSessionDataTask?
+    private var cancelled = false
+
+    func start(_ task: URLSessionDataTask) {
+        lock.lock()
+        self.task = task
+        let cancelled = self.cancelled
+        lock.unlock()
+        if cancelled { task.cancel() } else { task.resume() }
+    }
+
+    func cancel() {
+        lock.lock()
+        cancelled = true
+        let task = self.task
+        lock.unlock()
+        task?.cancel()
+    }
+}

@@ -1,0 +1,97 @@
+import Convoy
+
+/// Command-line arguments, consumed option by option by the command that knows them.
+///
+/// Accepts `--name value` and `--name=value`, bare flags, positional arguments, `-` (standard
+/// input) and `--` (everything after it is positional). A command takes what it knows, then calls
+/// ``finish()``, which rejects anything left over: a misspelt option is an error, not ignored.
+struct Arguments {
+    private var options: [(name: String, value: String?)] = []
+    private(set) var positionals: [String] = []
+    private var consumed: Set<Int> = []
+
+    init(_ arguments: [String]) {
+        var rest = arguments[...]
+        while let argument = rest.popFirst() {
+            if argument == "--" {
+                positionals.append(contentsOf: rest)
+                break
+            }
+            if argument.hasPrefix("--") {
+                let body = argument.dropFirst(2)
+                if let equals = body.firstIndex(of: "=") {
+                    options.append((String(body[..<equals]), String(body[body.index(after: equals)...])))
+                } else {
+                    options.append((String(body), nil))
+                }
+            } else if argument == "-h" {
+                options.append(("help", nil))
+            } else {
+                // A value may follow an option: attach it to the previous option lazily (see `value`).
+                options.append(("", argument))
+            }
+        }
+    }
+
+    /// True when `--name` is present (as a flag).
+    mutating func flag(_ name: String) -> Bool {
+        guard let index = options.indices.first(where: { !consumed.contains($0) && options[$0].name == name }) else {
+            return false
+        }
+        consumed.insert(index)
+        return true
+    }
+
+    /// The value of `--name value` or `--name=value`, or nil when absent.
+    /// - Throws: a usage error when the option has no value.
+    mutating func value(_ name: String) throws -> String? {
+        guard let index = options.indices.last(where: { options[$0].name == name }) else { return nil }
+        for other in options.indices where options[other].name == name { consumed.insert(other) }
+        if let value = options[index].value { return value }
+        let next = index + 1
+        guard next < options.count, options[next].name.isEmpty, let value = options[next].value else {
+            throw ConvoyError.usage("--\(name) needs a value")
+        }
+        consumed.insert(next)
+        return value
+    }
+
+    /// `--name` as an integer within `range`.
+    mutating func integer(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let text = try value(name) else { return nil }
+        guard let number = Int(text), range.contains(number) else {
+            throw ConvoyError.usage("--\(name) takes a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
+        }
+        return number
+    }
+
+    /// `--name` as a number within `range`.
+    mutating func number(_ name: String, in range: ClosedRange<Double>) throws -> Double? {
+        guard let text = try value(name) else { return nil }
+        guard let number = Double(text), number.isFinite, range.contains(number) else {
+            throw ConvoyError.usage("--\(name) takes a number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
+        }
+        return number
+    }
+
+    /// The positional arguments not taken as option values.
+    mutating func takePositionals() -> [String] {
+        var result: [String] = []
+        for index in options.indices where options[index].name.isEmpty && !consumed.contains(index) {
+            consumed.insert(index)
+            result.append(options[index].value!)
+        }
+        return result + positionals
+    }
+
+    /// Rejects whatever no one consumed.
+    func finish() throws {
+        for index in options.indices where !consumed.contains(index) {
+            let option = options[index]
+            if option.name.isEmpty {
+                throw ConvoyError.usage("unexpected argument '\(option.value!)'")
+            }
+            throw ConvoyError.usage("unknown option --\(option.name)")
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import Convoy
+import Foundation
+
+/// The `convoy` command line, as a library so tests can run it in-process.
+public enum ConvoyCommandLine {
+    static let help = """
+        convoy: pull the full metadata of every conversation out of a rate-limited contact-center API.
+
+        USAGE: convoy <command> [options]
+
+        COMMANDS:
+          fetch          ids in, NDJSON out, at the server's rate limit (resumable)
+          demo           the whole stack against the embedded mock API, offline, in under a minute
+          mock-server    run the mock Genesys API on 127.0.0.1 (load-test a client's rate limiting)
+          help           show this help, or 'convoy help <command>'
+
+        Run 'convoy <command> --help' for a command's options. Start with:  convoy demo
+        """
+
+    /// Runs `convoy` with `arguments` (without the program name) and returns the exit status:
+    /// 0 success, 1 failure, 2 some ids failed, 64 usage error, 130 interrupted.
+    public static func main(
+        _ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
+        console: Console = .standard()
+    ) async -> Int32 {
+        guard let command = arguments.first else {
+            console.error(help)
+            return 64
+        }
+        let rest = Array(arguments.dropFirst())
+        let wantsHelp = rest.contains("--help") || rest.contains("-h")
+        do {
+            switch command {
+            case "fetch":
+                if wantsHelp { return show(FetchCommand.help, console) }
+                return try await FetchCommand(arguments: rest, environment: environment).run(console: console)
+            case "demo":
+                if wantsHelp { return show(DemoCommand.help, console) }
+                return try await DemoCommand(arguments: rest).run(console: console)
+            case "mock-server":
+                if wantsHelp { return show(MockServerCommand.help, console) }
+                return try await MockServerCommand(arguments: rest).run(console: console)
+            case "help", "--help", "-h":
+                switch rest.first {
+                case "fetch": return show(FetchCommand.help, console)
+                case "demo": return show(DemoCommand.help, console)
+                case "mock-server": return show(MockServerCommand.help, console)
+                default: return show(help, console)
+                }
+            case "--version", "version":
+                console.print("convoy 0.1.0")
+                return 0
+            default:
+                throw ConvoyError.usage("unknown command '\(command)'")
+            }
+        } catch let error as ConvoyError {
+            console.error("convoy: error: \(error.message)")
+            if error.isUsage {
+                console.error("Run 'convoy \(["fetch", "demo", "mock-server"].contains(command) ? command + " " : "")--help' for usage.")
+                return 64
+            }
+            return 1
+        } catch {
+            console.error("convoy: error: \(error)")
+            return 1
+        }
+    }
+
+    private static func show(_ text: String, _ console: Console) -> Int32 {
+        console.print(text)
+        return 0
+    }
+}

@@ -1,0 +1,4 @@
+import ConvoyCLI
+import Foundation
+
+exit(await ConvoyCommandLine.main(Array(CommandLine.arguments.dropFirst())))
