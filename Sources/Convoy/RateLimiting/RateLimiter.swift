@@ -105,7 +105,10 @@ public final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration 
 
     /// Hands back a permit whose request got no answer (transport error or cancellation).
     public func abandon(_ permit: RateLimitPermit) {
-        storage.withLock { $0.inFlight -= 1 }
+        storage.withLock { storage in
+            storage.inFlight -= 1
+            storage.state.abandon(permit)
+        }
     }
 
     /// What the limiter has learned so far.

@@ -12,15 +12,19 @@
 ///
 /// **Rate `r`.** With budget headers (limit `L`, remaining `R`, window end `E`, window length `W`):
 /// `r = clamp(R / (E − now), 0, catchUpFactor × L/W)`, which spreads what is left of the window over
-/// the time left. Without them, AIMD: slow start adds 1 request/s per success (doubling each
-/// second); the first 429 halves `r`; later 429s multiply it by `decreaseFactor`, and each success
-/// adds `increasePerSecond × r₀ / r` (so `r` grows by `increasePerSecond × r₀` per second, where
-/// `r₀` is the rate at the last decrease). One decrease per throttle event: a 429 for a request
-/// admitted before the previous decrease is part of that same event.
+/// the time left. Without them, slow start then CUBIC: slow start adds 1 request/s per success
+/// (doubling each second) until the first 429, which halves `r`. From then on, with `W` the rate when
+/// the last 429 struck, `r₀` the rate right after it and `t₀` the end of its pause,
+/// `r(t) = W + (W − r₀) × ((t − t₀)/K − 1)³` with `K = recoveryTime`: a quick climb back towards
+/// `W`, a long stay near it, then a slow probe beyond. Each 429 sets `W = r(now)` and
+/// `r₀ = decreaseFactor × W`. One decrease per throttle event: a 429 for a request admitted before
+/// the previous decrease is part of that same event.
 ///
 /// **Window ledger.** An answer to permit `k` that says `R` remaining means at most
 /// `R − (admitted after k)` remain for us now: every request admitted after `k` may not be counted
-/// yet. Admissions decrement it; at 0 nothing goes until `E`. At `E` the window rolls: `R = L`,
+/// yet. Its reset `T` places the boundary at `E = sent(k) + T` in our own sending time: a request
+/// sent at `E` reaches the server as late after sending as `k` did, so at the boundary.
+/// Admissions decrement `R`; at 0 nothing goes until `E`. At `E` the window rolls: `R = L`,
 /// `E += W`, unconfirmed until a fresh answer (one to a request admitted after the roll) arrives.
 /// Within a confirmed window `E` only moves earlier (`min`), which narrows whole-second resets such
 /// as Genesys's to the true boundary.
@@ -39,12 +43,16 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
 
     public let configuration: RateLimiterConfiguration
     private(set) var mode: RateLimiterSnapshot.Mode = .probing
-    private(set) var aimdRate: Double
-    private var rateAtDecrease: Double
+    /// Slow start's rate, and the rate before any answer.
+    private var slowStartRate: Double
+    /// CUBIC's curve: `W`, `r₀` and `t₀` of the last decrease.
+    private var curve: (ceiling: Double, floor: Double, start: Instant)?
     private var nextSlot: Instant
     private(set) var pausedUntil: Instant?
     private(set) var window: Window?
     private var nextSequence: UInt64 = 0
+    /// When each permit still in flight was admitted.
+    private var admittedAt: [UInt64: Instant] = [:]
     /// Permits numbered below this were admitted before the last decrease.
     private var decreaseSequence: UInt64 = 0
     /// Permits numbered below this were admitted before the window last rolled.
@@ -54,8 +62,7 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
 
     public init(configuration: RateLimiterConfiguration = .init(), now: Instant) {
         self.configuration = configuration
-        aimdRate = configuration.initialRate
-        rateAtDecrease = configuration.initialRate
+        slowStartRate = configuration.initialRate
         nextSlot = now
     }
 
@@ -67,8 +74,13 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
             let left = (window.end - now).seconds
             rate = left > 0 ? min(Double(window.remaining) / left, ceiling) : ceiling
             if window.remaining <= 0 { rate = ceiling }  // the gate holds requests; pace only what follows
+        } else if let curve {
+            let progress = max(0, (now - curve.start).seconds / max(configuration.recoveryTime.seconds, 1e-3))
+            let offset = progress - 1
+            rate = curve.ceiling + (curve.ceiling - curve.floor) * offset * offset * offset
+            rate = min(rate, curve.ceiling * 100)
         } else {
-            rate = aimdRate
+            rate = slowStartRate
         }
         if let maximum = configuration.maximumRate { rate = min(rate, maximum) }
         return max(rate, configuration.minimumRate)
@@ -89,29 +101,37 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
         let interval = Duration.seconds(1 / rate(at: now))
         nextSlot = max(nextSlot, now - interval) + interval
         window?.remaining -= 1
+        admittedAt[nextSequence] = now
         defer { nextSequence += 1 }
         return RateLimitPermit(sequence: nextSequence)
     }
 
+    /// Forgets a permit whose request got no answer.
+    public mutating func abandon(_ permit: RateLimitPermit) {
+        admittedAt[permit.sequence] = nil
+    }
+
     /// Learns from the answer to `permit`.
     /// - Parameters:
-    ///   - status: the HTTP status, or nil when the request failed without an answer.
+    ///   - status: the HTTP status, or nil when the request failed without an answer (same as ``abandon(_:)``).
     ///   - observation: the rate-limit headers of that answer.
     ///   - now: when the answer arrived.
     public mutating func record(
         _ permit: RateLimitPermit, status: Int?, observation: RateLimitObservation, now: Instant
     ) {
+        let sentAt = admittedAt.removeValue(forKey: permit.sequence) ?? now
         guard let status else { return }
         if observation.hasBudget {
             mode = .headers
-            learn(observation, from: permit, now: now)
+            learn(observation, from: permit, sentAt: sentAt)
         }
         let throttle = status == 429 || (status == 503 && observation.retryAfter != nil)
         if throttle {
             throttled += 1
             pause(observation: observation, permit: permit, now: now)
-        } else if status < 500, mode != .headers {
-            grow()
+        } else if status < 500, mode == .probing || mode == .slowStart {
+            mode = .slowStart
+            slowStartRate = min(slowStartRate + 1, configuration.maximumRate ?? 1_000_000)
         }
     }
 
@@ -124,13 +144,15 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
 
     // MARK: - Private
 
-    private mutating func learn(_ observation: RateLimitObservation, from permit: RateLimitPermit, now: Instant) {
+    private mutating func learn(_ observation: RateLimitObservation, from permit: RateLimitPermit, sentAt: Instant) {
         guard let limit = observation.limit, let serverRemaining = observation.remaining,
             let reset = observation.resetAfter
         else { return }
         let admittedSince = Int(clamping: nextSequence &- 1 &- permit.sequence)
         let remaining = max(0, serverRemaining - admittedSince)
-        let end = now + reset
+        // The reset counts from when the server saw the request. Our next requests reach it as late
+        // after they are sent as this one did, so the boundary, in our own sending time, is sentAt + reset.
+        let end = sentAt + reset
         guard var window else {
             let length = observation.window ?? max(reset, .seconds(1))
             self.window = Window(
@@ -188,25 +210,15 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
             rollSequence = nextSequence
         }
         guard mode != .headers, permit.sequence >= decreaseSequence else { return }
-        let factor = mode == .congestionAvoidance ? configuration.decreaseFactor : 0.5
-        aimdRate = max(configuration.minimumRate, aimdRate * factor)
-        rateAtDecrease = aimdRate
+        let current = rate(at: now)
+        if mode == .congestionAvoidance {
+            curve = (current, current * configuration.decreaseFactor, until)
+        } else {
+            // Leaving slow start: the rate doubled since the last round that went through.
+            curve = (current, current / 2, until)
+        }
         decreaseSequence = nextSequence
         mode = .congestionAvoidance
-    }
-
-    private mutating func grow() {
-        switch mode {
-        case .probing, .slowStart:
-            mode = .slowStart
-            aimdRate += 1
-        case .congestionAvoidance:
-            aimdRate += configuration.increasePerSecond * rateAtDecrease / max(aimdRate, 1e-3)
-        case .headers:
-            break
-        }
-        if let maximum = configuration.maximumRate { aimdRate = min(aimdRate, maximum) }
-        aimdRate = min(aimdRate, 1_000_000)
     }
 }
 

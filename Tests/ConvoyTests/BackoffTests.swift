@@ -1,0 +1,36 @@
+import Convoy
+import Testing
+
+/// A deterministic generator for jitter tests (SplitMix64).
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite struct BackoffTests {
+    @Test(arguments: [(1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (7, 30.0), (1000, 30.0), (Int.max, 30.0)])
+    func ceilingDoublesUpToTheCap(retry: Int, expected: Double) {
+        let backoff = Backoff(base: .milliseconds(500), cap: .seconds(30))
+        #expect(backoff.ceiling(forRetry: retry) == .seconds(expected))
+    }
+
+    @Test func fullJitterStaysWithinTheCeilingAndSpreads() {
+        let backoff = Backoff(base: .seconds(1), cap: .seconds(8))
+        var generator = SeededGenerator(state: 7)
+        let delays = (0..<2000).map { _ in backoff.delay(forRetry: 4, using: &generator) }
+        #expect(delays.allSatisfy { $0 >= .zero && $0 <= .seconds(8) })
+        let below = delays.filter { $0 < .seconds(4) }.count
+        #expect((800...1200).contains(below), "uniform over [0, 8 s]: about half below 4 s, got \(below)")
+    }
+
+    @Test func zeroBaseMeansNoWait() {
+        var generator = SeededGenerator(state: 1)
+        #expect(Backoff(base: .zero, cap: .seconds(1)).delay(forRetry: 3, using: &generator) == .zero)
+    }
+}

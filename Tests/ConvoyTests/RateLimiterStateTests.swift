@@ -1,0 +1,145 @@
+import Convoy
+import ConvoyMock
+import Testing
+
+typealias Instant = ManualClock.Instant
+
+func at(_ milliseconds: Int) -> Instant { Instant(offset: .milliseconds(milliseconds)) }
+
+func genesys(remaining: Int, limit: Int, reset: Double, retryAfter: Double? = nil) -> RateLimitObservation {
+    RateLimitObservation(
+        limit: limit, remaining: remaining, resetAfter: .seconds(reset), retryAfter: retryAfter.map { .seconds($0) },
+        family: .genesys)
+}
+
+@Suite struct RateLimiterStateTests {
+    /// Admits as fast as the state allows from `start` until `end`, returning the admission times.
+    static func drain(_ state: inout RateLimiterState<Instant>, from start: Instant, until end: Instant) -> [Instant] {
+        var now = start
+        var times: [Instant] = []
+        while true {
+            now = state.earliestAdmission(now: now)
+            guard now < end else { return times }
+            #expect(state.admit(now: now) != nil)
+            times.append(now)
+        }
+    }
+
+    @Test func spreadsTheRemainingBudgetAcrossTheWindow() {
+        var state = RateLimiterState<Instant>(now: at(0))
+        let first = state.admit(now: at(0))!
+        state.record(first, status: 200, observation: genesys(remaining: 9, limit: 10, reset: 1), now: at(0))
+        let times = Self.drain(&state, from: at(0), until: at(1000))
+        #expect(times.count == 9, "exactly the 9 remaining requests go in the window")
+        let gaps = zip(times.dropFirst(), times).map { $0.1.duration(to: $0.0) }
+        #expect(gaps.allSatisfy { $0 >= .milliseconds(80) }, "paced evenly, not a burst: \(gaps)")
+        #expect(state.earliestAdmission(now: times.last!) >= at(1000), "the 11th waits for the reset")
+    }
+
+    @Test func countsRequestsSentAfterTheAnsweredOneAsSpent() {
+        var state = RateLimiterState<Instant>(configuration: .init(initialRate: 1000), now: at(0))
+        let permits = (0..<5).map { i in state.admit(now: at(i * 10))! }
+        // The server counted permit 0 and says 3 remain; permits 1...4 may not be counted yet.
+        state.record(permits[0], status: 200, observation: genesys(remaining: 3, limit: 10, reset: 2), now: at(50))
+        #expect(
+            state.earliestAdmission(now: at(50)) == at(2000),
+            "3 − 4 sent since ≤ 0: wait for the reset, 2 s after permit 0 was sent")
+    }
+
+    @Test func oneThrottlePausesEverySenderThenPaces() {
+        var state = RateLimiterState<Instant>(configuration: .init(initialRate: 100), now: at(0))
+        let permit = state.admit(now: at(0))!
+        state.record(permit, status: 429, observation: RateLimitObservation(retryAfter: .seconds(2)), now: at(500))
+        #expect(state.earliestAdmission(now: at(500)) == at(2500))
+        #expect(state.admit(now: at(2499)) == nil)
+        #expect(state.admit(now: at(2500)) != nil)
+        #expect(state.earliestAdmission(now: at(2500)) > at(2500), "after a pause requests leave one at a time")
+        #expect(state.snapshot(now: at(2500)).pauses == 1)
+        #expect(state.snapshot(now: at(2500)).throttled == 1)
+    }
+
+    @Test func retryAfterIsCapped() {
+        var state = RateLimiterState<Instant>(configuration: .init(maximumPause: .seconds(60)), now: at(0))
+        let permit = state.admit(now: at(0))!
+        state.record(permit, status: 503, observation: RateLimitObservation(retryAfter: .seconds(86_400)), now: at(0))
+        #expect(state.earliestAdmission(now: at(0)) == at(60_000))
+    }
+
+    @Test func withoutHeadersSlowStartThenCUBIC() {
+        var state = RateLimiterState<Instant>(configuration: .init(initialRate: 10), now: at(0))
+        var now = at(0)
+        for _ in 0..<10 {
+            now = state.earliestAdmission(now: now)
+            let permit = state.admit(now: now)!
+            state.record(permit, status: 200, observation: RateLimitObservation(), now: now)
+        }
+        #expect(state.snapshot(now: now).mode == .slowStart)
+        #expect(state.snapshot(now: now).rate == 20, "slow start adds 1/s per success")
+
+        let early = state.admit(now: state.earliestAdmission(now: now))!
+        now = state.earliestAdmission(now: now)
+        let sameEvent = state.admit(now: now)!
+        state.record(early, status: 429, observation: RateLimitObservation(retryAfter: .seconds(1)), now: now)
+        #expect(state.snapshot(now: now).rate == 10, "the first 429 halves the slow-start rate")
+        #expect(state.snapshot(now: now).mode == .congestionAvoidance)
+        state.record(sameEvent, status: 429, observation: RateLimitObservation(retryAfter: .seconds(1)), now: now)
+        #expect(state.snapshot(now: now).rate == 10, "a request sent before the decrease is the same event")
+
+        now = state.earliestAdmission(now: now)
+        let later = state.admit(now: now)!
+        state.record(later, status: 429, observation: RateLimitObservation(retryAfter: .seconds(1)), now: now)
+        #expect(abs(state.snapshot(now: now).rate - 9) < 1e-9, "later 429s multiply by 0.9")
+
+        // CUBIC: from r₀ = 9 back to W = 10 over recoveryTime (10 s), a long stay there, then a probe beyond.
+        let start = state.earliestAdmission(now: now)
+        func rate(after seconds: Int) -> Double { state.snapshot(now: start.advanced(by: .seconds(seconds))).rate }
+        #expect(abs(rate(after: 0) - 9) < 1e-9)
+        #expect(rate(after: 5) > 9.8 && rate(after: 5) < 10)
+        #expect(abs(rate(after: 10) - 10) < 1e-9)
+        #expect(rate(after: 13) < 10.05, "lingers near the rate that was throttled")
+        #expect(rate(after: 20) > 10.9, "then probes beyond it")
+    }
+
+    @Test func wholeSecondResetsNarrowToTheBoundary() {
+        var state = RateLimiterState<Instant>(configuration: .init(initialRate: 1000), now: at(0))
+        let a = state.admit(now: at(1000))!
+        let b = state.admit(now: at(1010))!
+        // The server rounds the time to its reset up to whole seconds: 1 s for both answers, so
+        // a (sent at 1.0 s) bounds the boundary by 2.0 s and b (sent at 1.01 s) by 2.01 s.
+        state.record(a, status: 200, observation: genesys(remaining: 50, limit: 100, reset: 1), now: at(1050))
+        state.record(b, status: 200, observation: genesys(remaining: 0, limit: 100, reset: 1), now: at(1500))
+        #expect(state.earliestAdmission(now: at(1500)) == at(2000), "the earlier bound wins within a window")
+    }
+
+    @Test func answersFromBeforeARollDoNotDescribeTheNewWindow() {
+        var state = RateLimiterState<Instant>(configuration: .init(initialRate: 1000), now: at(0))
+        let first = state.admit(now: at(0))!
+        state.record(first, status: 200, observation: genesys(remaining: 5, limit: 10, reset: 1), now: at(10))
+        let late = state.admit(now: at(990))!  // sent just before the boundary at 1 s
+        let next = state.earliestAdmission(now: at(1000))
+        #expect(next < at(1100) && state.admit(now: next) != nil, "the window rolled at 1 s")
+        // The answer to `late` was counted in the old window; it must not stop the new one.
+        state.record(late, status: 200, observation: genesys(remaining: 0, limit: 10, reset: 0.01), now: next)
+        #expect(state.earliestAdmission(now: next) < at(1200))
+    }
+
+    @Test func maximumRateCapsThePace() {
+        var state = RateLimiterState<Instant>(configuration: .init(maximumRate: 2), now: at(0))
+        let first = state.admit(now: at(0))!
+        state.record(first, status: 200, observation: genesys(remaining: 999, limit: 1000, reset: 1), now: at(0))
+        let times = Self.drain(&state, from: at(0), until: at(2001))
+        #expect(times == [at(500), at(1000), at(1500), at(2000)], "2 per second")
+    }
+
+    @Test func limitChangesAreLearnedFromTheNextAnswer() {
+        var state = RateLimiterState<Instant>(configuration: .init(initialRate: 1000), now: at(0))
+        let first = state.admit(now: at(0))!
+        state.record(first, status: 200, observation: genesys(remaining: 99, limit: 100, reset: 1), now: at(0))
+        #expect(state.snapshot(now: at(0)).learnedRate == 100)
+        let second = state.admit(now: state.earliestAdmission(now: at(0)))!
+        state.record(second, status: 200, observation: genesys(remaining: 40, limit: 50, reset: 1), now: at(20))
+        #expect(state.snapshot(now: at(20)).learnedRate == 50)
+        let times = Self.drain(&state, from: at(20), until: at(1000))
+        #expect(times.count <= 40)
+    }
+}
