@@ -50,7 +50,10 @@ public struct IDReader: AsyncSequence, Sendable {
 
     public func makeAsyncIterator() -> AsyncIterator {
         let (stream, continuation) = AsyncThrowingStream<Element, Error>.makeStream(bufferingPolicy: .unbounded)
-        let slots = DispatchSemaphore(value: Self.bufferCapacity)
+        // Start at 0 and add the capacity: libdispatch traps when a semaphore is freed below its
+        // initial value, which a consumer that stops early would otherwise cause.
+        let slots = DispatchSemaphore(value: 0)
+        for _ in 0..<Self.bufferCapacity { slots.signal() }
         let open = self.open
         let closeWhenDone = self.closeWhenDone
         let stopped = StopFlag()

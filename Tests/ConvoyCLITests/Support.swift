@@ -1,0 +1,65 @@
+import Convoy
+import ConvoyCLI
+import ConvoyMock
+import Foundation
+import Testing
+
+/// A fresh folder per test, removed afterwards.
+struct Scratch: ~Copyable {
+    let path: String
+    init() throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("convoy-e2e-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// The records of an NDJSON file, parsed; fails the test on a line that is not a JSON object.
+func records(_ path: String) throws -> [[String: Any]] {
+    guard FileManager.default.fileExists(atPath: path) else { return [] }
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    #expect(text.isEmpty || text.hasSuffix("\n"), "every record ends with a newline")
+    return try text.split(separator: "\n").map { line in
+        try #require(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not JSON: \(line)")
+    }
+}
+
+func ids(_ path: String) throws -> [String] {
+    try records(path).map { $0["id"] as! String }
+}
+
+/// Runs `convoy` in-process and returns its exit status and captured console.
+func convoy(_ arguments: [String], environment: [String: String] = [:]) async -> (status: Int32, console: Console) {
+    let console = Console.capturing()
+    let status = await ConvoyCommandLine.main(arguments, environment: environment, console: console)
+    return (status, console)
+}
+
+/// The `convoy` executable that `swift test` built next to the test bundle.
+func convoyExecutable() throws -> URL {
+    var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    while folder.path != "/" {
+        let candidate = folder.appendingPathComponent("convoy")
+        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        folder.deleteLastPathComponent()
+    }
+    throw ConvoyError.configuration("the convoy executable is not built next to \(CommandLine.arguments[0])")
+}
+
+/// Waits (polling, bounded) until `condition` holds.
+func waitUntil(timeout: Duration = .seconds(30), _ condition: () throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while try !condition() {
+        guard ContinuousClock.now < deadline else {
+            Issue.record("condition not met within \(timeout)")
+            return
+        }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+}
+
+func lineCount(_ path: String) -> Int {
+    guard let data = FileManager.default.contents(atPath: path) else { return 0 }
+    return data.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
+}
