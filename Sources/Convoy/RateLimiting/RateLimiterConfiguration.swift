@@ -7,11 +7,9 @@ public struct RateLimiterConfiguration: Sendable, Equatable {
     public var minimumRate: Double
     /// A ceiling set by the user (`--max-rate`), or nil for none.
     public var maximumRate: Double?
-    /// Without budget headers: on a 429 the rate drops to `decreaseFactor × rate`. Default 0.9.
+    /// Without budget headers: when a 429 strikes at a rate that was accepted before (the limit
+    /// fell), the search restarts from `decreaseFactor ×` that rate. Default 0.9.
     public var decreaseFactor: Double
-    /// Without budget headers: how long the rate takes to climb back to where the last 429 struck
-    /// (CUBIC's `K`); it lingers there, then probes beyond. Default 10 s.
-    public var recoveryTime: Duration
     /// With budget headers, a window that is behind may be paced at up to
     /// `catchUpFactor × limit ÷ window`. Default 2.
     public var catchUpFactor: Double
@@ -22,14 +20,13 @@ public struct RateLimiterConfiguration: Sendable, Equatable {
 
     public init(
         initialRate: Double = 5, minimumRate: Double = 0.2, maximumRate: Double? = nil,
-        decreaseFactor: Double = 0.9, recoveryTime: Duration = .seconds(10), catchUpFactor: Double = 2,
+        decreaseFactor: Double = 0.9, catchUpFactor: Double = 2,
         maximumPause: Duration = .seconds(900), defaultPause: Duration = .seconds(1)
     ) {
         self.initialRate = initialRate
         self.minimumRate = minimumRate
         self.maximumRate = maximumRate
         self.decreaseFactor = decreaseFactor
-        self.recoveryTime = recoveryTime
         self.catchUpFactor = catchUpFactor
         self.maximumPause = maximumPause
         self.defaultPause = defaultPause

@@ -6,8 +6,8 @@ public struct RateLimiterSnapshot: Sendable, Equatable {
         case probing
         /// No budget headers: doubling every second until the first 429.
         case slowStart = "slow start"
-        /// No budget headers: additive increase, multiplicative decrease on 429.
-        case congestionAvoidance = "AIMD"
+        /// No budget headers: bracketing the accepted rate between 429s (``RateSearch``).
+        case congestionAvoidance = "searching"
         /// Paced from the server's budget headers.
         case headers
     }

@@ -12,13 +12,11 @@
 ///
 /// **Rate `r`.** With budget headers (limit `L`, remaining `R`, window end `E`, window length `W`):
 /// `r = clamp(R / (E − now), 0, catchUpFactor × L/W)`, which spreads what is left of the window over
-/// the time left. Without them, slow start then CUBIC: slow start adds 1 request/s per success
-/// (doubling each second) until the first 429, which halves `r`. From then on, with `W` the rate when
-/// the last 429 struck, `r₀` the rate right after it and `t₀` the end of its pause,
-/// `r(t) = W + (W − r₀) × ((t − t₀)/K − 1)³` with `K = recoveryTime`: a quick climb back towards
-/// `W`, a long stay near it, then a slow probe beyond. Each 429 sets `W = r(now)` and
-/// `r₀ = decreaseFactor × W`. One decrease per throttle event: a 429 for a request admitted before
-/// the previous decrease is part of that same event.
+/// the time left. Without them, slow start adds 1 request/s per success (doubling each second)
+/// until the first 429; from then on ``RateSearch`` brackets the accepted rate between 429s and
+/// settles just below it. A probe period is `max(2 s, 3 × the longest Retry-After seen)`, enough
+/// to span a few of the server's windows. One throttle event per decrease: a 429 for a request
+/// admitted before the previous decrease is part of that same event.
 ///
 /// **Window ledger.** An answer to permit `k` that says `R` remaining means at most
 /// `R − (admitted after k)` remain for us now: every request admitted after `k` may not be counted
@@ -30,7 +28,8 @@
 /// as Genesys's to the true boundary.
 ///
 /// **Throttling.** A 429 (or a 503 with `Retry-After`) pauses every sender until
-/// `now + min(Retry-After ?? reset ?? defaultPause, maximumPause)`, and pacing resumes from there.
+/// `sent + min(Retry-After ?? reset ?? defaultPause, maximumPause)`, in sending time like the
+/// window boundary, and pacing resumes from there one request at a time.
 public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
     struct Window: Sendable {
         var limit: Int
@@ -45,8 +44,10 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
     private(set) var mode: RateLimiterSnapshot.Mode = .probing
     /// Slow start's rate, and the rate before any answer.
     private var slowStartRate: Double
-    /// CUBIC's curve: `W`, `r₀` and `t₀` of the last decrease.
-    private var curve: (ceiling: Double, floor: Double, start: Instant)?
+    /// Without budget headers, after the first 429.
+    private var search: RateSearch<Instant>?
+    /// The longest `Retry-After` seen: a hint of the server's window.
+    private var longestRetryAfter: Duration = .zero
     private var nextSlot: Instant
     private(set) var pausedUntil: Instant?
     private(set) var window: Window?
@@ -74,11 +75,8 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
             let left = (window.end - now).seconds
             rate = left > 0 ? min(Double(window.remaining) / left, ceiling) : ceiling
             if window.remaining <= 0 { rate = ceiling }  // the gate holds requests; pace only what follows
-        } else if let curve {
-            let progress = max(0, (now - curve.start).seconds / max(configuration.recoveryTime.seconds, 1e-3))
-            let offset = progress - 1
-            rate = curve.ceiling + (curve.ceiling - curve.floor) * offset * offset * offset
-            rate = min(rate, curve.ceiling * 100)
+        } else if let search {
+            rate = search.rate
         } else {
             rate = slowStartRate
         }
@@ -128,10 +126,17 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
         let throttle = status == 429 || (status == 503 && observation.retryAfter != nil)
         if throttle {
             throttled += 1
-            pause(observation: observation, permit: permit, now: now)
-        } else if status < 500, mode == .probing || mode == .slowStart {
-            mode = .slowStart
-            slowStartRate = min(slowStartRate + 1, configuration.maximumRate ?? 1_000_000)
+            pause(observation: observation, permit: permit, sentAt: sentAt, now: now)
+        } else if status < 500 {
+            switch mode {
+            case .probing, .slowStart:
+                mode = .slowStart
+                slowStartRate = min(slowStartRate + 1, configuration.maximumRate ?? 1_000_000)
+            case .congestionAvoidance:
+                search?.accepted(now: now, period: max(.seconds(2), longestRetryAfter * 3))
+            case .headers:
+                break
+            }
         }
     }
 
@@ -190,13 +195,17 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
         self.window = window
     }
 
-    private mutating func pause(observation: RateLimitObservation, permit: RateLimitPermit, now: Instant) {
+    private mutating func pause(
+        observation: RateLimitObservation, permit: RateLimitPermit, sentAt: Instant, now: Instant
+    ) {
         var delay = observation.retryAfter ?? configuration.defaultPause
         if observation.retryAfter == nil, observation.remaining == 0, let reset = observation.resetAfter {
             delay = reset
         }
         delay = min(delay, configuration.maximumPause)
-        let until = now + delay
+        longestRetryAfter = max(longestRetryAfter, delay)
+        // Like a reset, Retry-After counts from when the server saw the request (see the ledger).
+        let until = sentAt + delay
         if pausedUntil.map({ until > $0 }) ?? true {
             if pausedUntil.map({ $0 <= now }) ?? true { pauses += 1 }
             pausedUntil = until
@@ -210,12 +219,11 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
             rollSequence = nextSequence
         }
         guard mode != .headers, permit.sequence >= decreaseSequence else { return }
-        let current = rate(at: now)
-        if mode == .congestionAvoidance {
-            curve = (current, current * configuration.decreaseFactor, until)
+        if search == nil {
+            search = RateSearch(throttledAt: rate(at: now), resumeAt: until)
         } else {
-            // Leaving slow start: the rate doubled since the last round that went through.
-            curve = (current, current / 2, until)
+            let factor = configuration.decreaseFactor
+            search?.throttled(resumeAt: until, decreaseFactor: factor)
         }
         decreaseSequence = nextSequence
         mode = .congestionAvoidance

@@ -1,0 +1,93 @@
+import Testing
+
+@testable import ConvoyMock
+
+/// The limiter with synthetic time (nanoseconds since server start), no sleeping.
+@Suite("RateLimitBudget")
+struct RateLimitBudgetTests {
+    private let second: Int64 = 1_000_000_000
+
+    @Test("fixed window: limit admitted, then 429 until the boundary; 429s consume nothing")
+    func fixedWindow() {
+        var budget = RateLimitBudget(limit: .fixedWindow(limit: 3, window: .seconds(10)), externalLoad: 0, now: 0)
+        for count in 1...3 {
+            let decision = budget.admit(now: 2 * second)
+            #expect(decision.admitted)
+            #expect(
+                decision.snapshot
+                    == BudgetSnapshot(
+                        limit: 3, used: count, remaining: 3 - count,
+                        nanosecondsUntilReset: 8 * second, windowNanoseconds: 10 * second))
+        }
+        for _ in 0..<5 {
+            let rejected = budget.admit(now: 2 * second + 500_000_000)
+            #expect(!rejected.admitted)
+            #expect(rejected.retryAfterSeconds == 8)  // 7.5 s rounded up
+            #expect(rejected.snapshot.used == 3)
+            #expect(rejected.snapshot.remaining == 0)
+        }
+        // Just before the boundary the wait rounds up to 1 s; at the boundary the window resets.
+        #expect(budget.admit(now: 10 * second - 1).retryAfterSeconds == 1)
+        let next = budget.admit(now: 10 * second)
+        #expect(next.admitted && next.snapshot.used == 1 && next.snapshot.nanosecondsUntilReset == 10 * second)
+    }
+
+    @Test("fixed window: external load pre-consumes floor(x · limit) at every window start")
+    func fixedWindowExternalLoad() {
+        var budget = RateLimitBudget(limit: .fixedWindow(limit: 10, window: .seconds(1)), externalLoad: 0.35, now: 0)
+        let admitted = (0..<20).filter { _ in budget.admit(now: 100).admitted }.count
+        #expect(admitted == 7)  // floor(3.5) = 3 eaten
+        let nextWindow = budget.admit(now: second + 1)
+        #expect(nextWindow.admitted && nextWindow.snapshot.used == 4)
+    }
+
+    @Test("token bucket: starts full, refills continuously, Retry-After until one token")
+    func tokenBucket() {
+        var budget = RateLimitBudget(limit: .tokenBucket(capacity: 4, refillPerSecond: 2), externalLoad: 0, now: 0)
+        for remaining in (0...3).reversed() {
+            let decision = budget.admit(now: 0)
+            #expect(decision.admitted)
+            #expect(decision.snapshot.remaining == remaining)
+            #expect(decision.snapshot.used == 4 - remaining)
+        }
+        let rejected = budget.admit(now: 100_000_000)  // 0.2 tokens
+        #expect(!rejected.admitted)
+        #expect(rejected.retryAfterSeconds == 1)  // 0.4 s rounded up
+        #expect(rejected.snapshot.nanosecondsUntilReset == 1_900_000_000)  // 3.8 tokens at 2/s
+        #expect(rejected.snapshot.windowNanoseconds == 2 * second)
+        #expect(budget.admit(now: 500_000_000).admitted)  // exactly 1 token
+        #expect(!budget.admit(now: 500_000_000).admitted)
+        // Never above capacity.
+        #expect(budget.admit(now: 100 * second).snapshot.remaining == 3)
+    }
+
+    @Test("token bucket: external load drains x · refill continuously")
+    func tokenBucketExternalLoad() {
+        var budget = RateLimitBudget(limit: .tokenBucket(capacity: 1, refillPerSecond: 1), externalLoad: 0.5, now: 0)
+        #expect(budget.admit(now: 0).admitted)
+        #expect(!budget.admit(now: second).admitted)  // only 0.5 tokens back
+        #expect(budget.admit(now: 2 * second).admitted)
+        var drained = RateLimitBudget(limit: .tokenBucket(capacity: 1, refillPerSecond: 1), externalLoad: 1, now: 0)
+        #expect(drained.admit(now: 0).admitted)
+        let never = drained.admit(now: 3_600 * second)
+        #expect(!never.admitted && never.retryAfterSeconds == 86_400)
+    }
+
+    @Test("update keeps what still applies and starts fresh otherwise")
+    func update() {
+        var budget = RateLimitBudget(limit: .fixedWindow(limit: 10, window: .seconds(60)), externalLoad: 0, now: 0)
+        for _ in 0..<6 { _ = budget.admit(now: second) }
+        budget.update(to: .fixedWindow(limit: 5, window: .seconds(60)), now: 2 * second)
+        let halved = budget.admit(now: 3 * second)
+        #expect(!halved.admitted && halved.snapshot.used == 6 && halved.snapshot.limit == 5)
+        budget.update(to: .fixedWindow(limit: 8, window: .seconds(60)), now: 4 * second)
+        #expect(budget.admit(now: 4 * second).snapshot.used == 7)
+        #expect(budget.admit(now: 60 * second).snapshot.used == 1)
+
+        budget.update(to: .tokenBucket(capacity: 3, refillPerSecond: 1), now: 61 * second)
+        #expect(budget.admit(now: 61 * second).snapshot.remaining == 2)  // fresh, full bucket
+        budget.update(to: .tokenBucket(capacity: 1, refillPerSecond: 1), now: 61 * second)
+        #expect(budget.admit(now: 61 * second).snapshot.remaining == 0)  // clamped to the new capacity
+        #expect(!budget.admit(now: 61 * second).admitted)
+    }
+}
