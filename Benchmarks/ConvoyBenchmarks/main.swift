@@ -1,1 +1,127 @@
-print("benchmarks")
+import Convoy
+import ConvoyMock
+import Foundation
+
+// The benchmark harness: an orchestrator that, for each scenario and strategy, starts the mock API
+// in one child process and the client in another, then reports. See BenchmarkOptions.help.
+
+let options: BenchmarkOptions
+do {
+    options = try BenchmarkOptions(Array(CommandLine.arguments.dropFirst()))
+} catch {
+    FileHandle.standardError.write(Data("ConvoyBenchmarks: \(error)\n".utf8))
+    exit(64)
+}
+
+func scenario(named name: String?) -> Scenario {
+    guard let found = options.scenarios.first(where: { $0.name == name }) else {
+        FileHandle.standardError.write(Data("ConvoyBenchmarks: unknown scenario \(name ?? "")\n".utf8))
+        exit(64)
+    }
+    return found
+}
+
+// Child: the mock server.
+if options.serve {
+    try MockHost.serve(scenario(named: options.scenario))
+    exit(0)
+}
+
+// Child: one client run; prints its result as JSON.
+if let strategy = options.client, let base = options.base {
+    let ids = MockConversationStore.sampleIDs(count: scenario(named: options.scenario).ids, seed: 3)
+    let result = try await ClientRun(strategy: strategy, base: base, ids: ids, deadline: .seconds(options.deadline))
+        .run()
+    let data = try JSONEncoder().encode(result)
+    FileHandle.standardOutput.write(data + Data("\n".utf8))
+    exit(0)
+}
+
+// Orchestrator.
+#if DEBUG
+    if !options.allowDebug {
+        FileHandle.standardError.write(
+            Data(
+                """
+                ConvoyBenchmarks: this is a debug build; its figures would measure the optimizer's absence.
+                Run `swift run -c release ConvoyBenchmarks`, or pass --allow-debug.
+
+                """.utf8))
+        exit(64)
+    }
+#endif
+
+let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+try FileManager.default.createDirectory(atPath: options.out, withIntermediateDirectories: true)
+var rows: [ResultRow] = []
+let selected = options.scenarios.filter { options.filter?.contains($0.name) ?? true }
+print(
+    "ConvoyBenchmarks: \(ProcessInfo.processInfo.activeProcessorCount) cores; ids \(options.ids), "
+        + "limit \(options.limit) per \(options.window) s, latency \(options.latencyMilliseconds) ms\n")
+
+for scenario in selected {
+    var strategies =
+        options.strategies.map { wanted in scenario.strategies.filter(wanted.contains) } ?? scenario.strategies
+    if options.quick && options.strategies == nil {
+        strategies = strategies.filter { [.convoy, .sdkStyle, .bare].contains($0) }
+    }
+    print("\(scenario.name): \(scenario.summary); floor \(String(format: "%.1f", scenario.floorSeconds)) s")
+    var timelines: [(Strategy, [Timeline.Bucket])] = []
+    for strategy in strategies {
+        let host = try MockHost(
+            executable: executable, arguments: ["--scenario", scenario.name] + options.scaleArguments)
+        let deadline = scenario.allowedRate.isFinite ? scenario.floorSeconds * 2 + 5 : 120
+        let client = Process()
+        client.executableURL = executable
+        client.arguments =
+            [
+                "--client", strategy.rawValue, "--scenario", scenario.name, "--base", host.baseURL.absoluteString,
+                "--deadline", "\(deadline)",
+            ] + options.scaleArguments
+        let pipe = Pipe()
+        client.standardOutput = pipe
+        try client.run()
+        // Detached: the orchestrator's own thread is blocked reading the client's output below.
+        let change = Task.detached {
+            guard scenario.limitChange != nil else { return }
+            try await Task.sleep(for: .seconds(Double(scenario.ids) / scenario.allowedRate / 2))
+            host.changeLimit()
+        }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        client.waitUntilExit()
+        change.cancel()
+        _ = await change.result
+        let server = host.counters()
+        host.stop()
+        guard client.terminationStatus == 0, let result = try? JSONDecoder().decode(ClientResult.self, from: data)
+        else {
+            print("  \(strategy.rawValue): the client failed (status \(client.terminationStatus))")
+            exit(1)
+        }
+        let row = ResultRow(scenario: scenario, result: result, server: server)
+        rows.append(row)
+        timelines.append((strategy, result.timeline))
+        try Timeline.csv(result.timeline).write(
+            toFile: "\(options.out)/timeline-\(scenario.name)-\(strategy.rawValue).csv", atomically: true,
+            encoding: .utf8)
+        print("  " + Report.cells(row).dropFirst().joined(separator: "  "))
+    }
+    try SVGChart.render(scenario: scenario, rows: timelines).write(
+        toFile: "\(options.out)/\(scenario.name).svg", atomically: true, encoding: .utf8)
+}
+
+print("\n" + Report.table(rows))
+let encoder = JSONEncoder()
+encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+try encoder.encode(rows).write(to: URL(fileURLWithPath: "\(options.out)/results.json"))
+print("\nwrote \(options.out)/results.json, timeline-*.csv and one SVG per scenario")
+
+let broken = rows.filter { $0.strategy == .convoy && ($0.result.lost > 0 || $0.result.duplicated > 0) }
+if !broken.isEmpty {
+    print("FAILED: Convoy lost or duplicated ids in: \(broken.map(\.scenario).joined(separator: ", "))")
+    exit(1)
+}
+if options.smoke {
+    let convoyRuns = rows.filter { $0.strategy == .convoy }
+    print("smoke: \(convoyRuns.count) passed, 0 failed")
+}

@@ -60,7 +60,8 @@ struct Arguments {
     mutating func integer(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
         guard let text = try value(name) else { return nil }
         guard let number = Int(text), range.contains(number) else {
-            throw ConvoyError.usage("--\(name) takes a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
+            throw ConvoyError.usage(
+                "--\(name) takes a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
         }
         return number
     }
@@ -69,7 +70,8 @@ struct Arguments {
     mutating func number(_ name: String, in range: ClosedRange<Double>) throws -> Double? {
         guard let text = try value(name) else { return nil }
         guard let number = Double(text), number.isFinite, range.contains(number) else {
-            throw ConvoyError.usage("--\(name) takes a number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
+            throw ConvoyError.usage(
+                "--\(name) takes a number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
         }
         return number
     }

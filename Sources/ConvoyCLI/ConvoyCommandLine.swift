@@ -56,7 +56,9 @@ public enum ConvoyCommandLine {
         } catch let error as ConvoyError {
             console.error("convoy: error: \(error.message)")
             if error.isUsage {
-                console.error("Run 'convoy \(["fetch", "demo", "mock-server"].contains(command) ? command + " " : "")--help' for usage.")
+                console.error(
+                    "Run 'convoy \(["fetch", "demo", "mock-server"].contains(command) ? command + " " : "")--help' for usage."
+                )
                 return 64
             }
             return 1

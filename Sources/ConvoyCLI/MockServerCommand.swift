@@ -42,7 +42,8 @@ struct MockServerCommand {
 
     func run(console: Console) async throws -> Int32 {
         let server = try MockAPIServer.start(mock)
-        console.error("convoy mock-server: listening on \(server.baseURL) (\(MockOptions.describe(mock))); Ctrl-C stops")
+        console.error(
+            "convoy mock-server: listening on \(server.baseURL) (\(MockOptions.describe(mock))); Ctrl-C stops")
         console.print(server.baseURL.absoluteString)
         for id in MockConversationStore.sampleIDs(count: printIDs) { console.print(id) }
         let stop = Task {
@@ -53,7 +54,8 @@ struct MockServerCommand {
         trap.cancel()
         server.shutdown()
         let counters = server.counters()
-        console.error("convoy mock-server: served \(counters.requests) requests, \(counters.tooManyRequests) answered 429")
+        console.error(
+            "convoy mock-server: served \(counters.requests) requests, \(counters.tooManyRequests) answered 429")
         return 0
     }
 }

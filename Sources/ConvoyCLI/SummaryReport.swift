@@ -15,7 +15,9 @@ enum SummaryReport {
         if summary.invalid > 0 { failed += "  (\(summary.invalid) not conversation ids)" }
         lines.append(failed)
         lines.append("  skipped   \(pad(summary.skipped))  (already recorded by an earlier run)")
-        if summary.duplicates > 0 { lines.append("  repeated  \(pad(summary.duplicates))  (duplicate ids, fetched once)") }
+        if summary.duplicates > 0 {
+            lines.append("  repeated  \(pad(summary.duplicates))  (duplicate ids, fetched once)")
+        }
         lines.append(
             "  requests  \(pad(summary.requests))  retries \(summary.retries), 429s \(summary.throttled)"
                 + " (\(format(share, digits: 2)) %)")

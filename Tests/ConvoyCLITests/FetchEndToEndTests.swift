@@ -22,7 +22,9 @@ import Testing
         return (path, all)
     }
 
-    static func fetch(_ server: MockAPIServer, _ input: String, _ scratch: borrowing Scratch, _ extra: [String] = [])
+    static func fetch(
+        _ server: MockAPIServer, _ input: String, _ scratch: borrowing Scratch, _ extra: [String] = []
+    )
         async -> (status: Int32, console: Console)
     {
         await convoy(
@@ -72,7 +74,9 @@ import Testing
         #expect(Set(try ids(scratch.file("out.ndjson"))) == Set(all).subtracting(missing))
         #expect(try ids(scratch.file("out.ndjson")).count == all.count - missing.count)
         let counters = server.counters()
-        #expect(counters.tooManyRequests <= counters.requests / 10, "429s: \(counters.tooManyRequests) of \(counters.requests)")
+        #expect(
+            counters.tooManyRequests <= counters.requests / 10,
+            "429s: \(counters.tooManyRequests) of \(counters.requests)")
     }
 
     @Test func faultsLoseNothingAndDocumentsStayVerbatim() async throws {
@@ -111,7 +115,8 @@ import Testing
         #expect(status == 0, "nothing left to fail")
         #expect(server.counters().requests == before, "nothing fetched twice")
         #expect(console.capturedError.contains("resuming"))
-        #expect(try ids(scratch.file("out.ndjson")).count + records(scratch.file("errors.ndjson")).count == all.count + 1)
+        #expect(
+            try ids(scratch.file("out.ndjson")).count + records(scratch.file("errors.ndjson")).count == all.count + 1)
     }
 
     @Test func filesAreOwnerOnly() async throws {

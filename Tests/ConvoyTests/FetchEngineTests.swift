@@ -76,7 +76,8 @@ func idsIn(_ path: String) throws -> [String] {
             case 0: return FakeTransport.status(404)
             case 1: return attempt == 1 ? FakeTransport.status(500) : FakeTransport.ok(id)
             case 2: if attempt == 1 { throw URLError(.networkConnectionLost) } else { return FakeTransport.ok(id) }
-            case 3: return attempt == 1 ? HTTPResponse(status: 200, body: Data(#"{"id":"tru"#.utf8)) : FakeTransport.ok(id)
+            case 3:
+                return attempt == 1 ? HTTPResponse(status: 200, body: Data(#"{"id":"tru"#.utf8)) : FakeTransport.ok(id)
             case 4: return FakeTransport.ok(id, pretty: true)
             default: return FakeTransport.ok(id)
             }
@@ -106,7 +107,10 @@ func idsIn(_ path: String) throws -> [String] {
         let summary = try await engine(transport, maxAttempts: 3).run(ids: lines(makeIDs(2)), store: store)
         #expect(summary.failed == 2 && transport.requests.count == 6)
         let errors = try readLines(folder.file("e.ndjson"))
-        #expect(errors.allSatisfy { $0.contains(#""status":503"#) && $0.contains(#""attempts":3"#) && $0.contains(#""retryable":true"#) })
+        #expect(
+            errors.allSatisfy {
+                $0.contains(#""status":503"#) && $0.contains(#""attempts":3"#) && $0.contains(#""retryable":true"#)
+            })
     }
 
     @Test func aBackingOffRequestFreesItsSlot() async throws {

@@ -65,7 +65,8 @@ func readLines(_ path: String) throws -> [String] {
             try store.writeFailure(
                 FetchFailure(id: Self.c.description, status: 503, reason: "server error", attempts: 8, retryable: true))
             try store.writeFailure(
-                FetchFailure(id: "bad\"id\n", status: nil, reason: "not an id", attempts: 0, retryable: false, inputLine: 4))
+                FetchFailure(
+                    id: "bad\"id\n", status: nil, reason: "not an id", attempts: 0, retryable: false, inputLine: 4))
             try store.sync()
         }
         let resumed = try OutputStore(outputPath: output, errorsPath: errors)
@@ -89,7 +90,8 @@ func readLines(_ path: String) throws -> [String] {
                 == #"{"id":"aaaaaaaa-0000-4000-8000-000000000001","fetchedAt":"2026-11-18T11:06:40.123Z","attempts":2,"conversation":{"k":[1]}}"#
         )
         let failure = RecordEncoder.failure(
-            FetchFailure(id: "x\u{1}", status: nil, reason: "r", attempts: 0, retryable: false, inputLine: 3), failedAt: date)
+            FetchFailure(id: "x\u{1}", status: nil, reason: "r", attempts: 0, retryable: false, inputLine: 3),
+            failedAt: date)
         #expect(
             String(decoding: failure, as: UTF8.self)
                 == #"{"id":"x\u0001","status":null,"reason":"r","attempts":0,"retryable":false,"line":3,"failedAt":"2026-11-18T11:06:40.123Z"}"#

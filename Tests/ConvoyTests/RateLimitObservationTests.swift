@@ -20,7 +20,8 @@ import Testing
 
     static let cases: [Case] = [
         Case(
-            name: "Genesys", headers: ["inin-ratelimit-count": "42", "inin-ratelimit-allowed": "300", "inin-ratelimit-reset": "17"],
+            name: "Genesys",
+            headers: ["inin-ratelimit-count": "42", "inin-ratelimit-allowed": "300", "inin-ratelimit-reset": "17"],
             status: 200, limit: 300, remaining: 258, reset: 17, window: nil, retryAfter: nil, family: .genesys),
         Case(
             name: "Genesys, mixed case, count over allowed",
@@ -28,7 +29,10 @@ import Testing
             status: 429, limit: 300, remaining: 0, reset: 3, window: nil, retryAfter: nil, family: .genesys),
         Case(
             name: "Genesys 429 with Retry-After",
-            headers: ["inin-ratelimit-count": "300", "inin-ratelimit-allowed": "300", "inin-ratelimit-reset": "42", "Retry-After": "42"],
+            headers: [
+                "inin-ratelimit-count": "300", "inin-ratelimit-allowed": "300", "inin-ratelimit-reset": "42",
+                "Retry-After": "42",
+            ],
             status: 429, limit: 300, remaining: 0, reset: 42, window: nil, retryAfter: 42, family: .genesys),
         Case(
             name: "X-RateLimit delta seconds",
@@ -72,7 +76,10 @@ import Testing
             status: 200, limit: nil, remaining: nil, reset: nil, window: nil, retryAfter: nil, family: nil),
         Case(
             name: "garbage is dropped, not trusted",
-            headers: ["inin-ratelimit-count": "x", "inin-ratelimit-allowed": "300", "inin-ratelimit-reset": "-3", "Retry-After": "soon"],
+            headers: [
+                "inin-ratelimit-count": "x", "inin-ratelimit-allowed": "300", "inin-ratelimit-reset": "-3",
+                "Retry-After": "soon",
+            ],
             status: 429, limit: nil, remaining: nil, reset: nil, window: nil, retryAfter: nil, family: nil),
         Case(
             name: "negative reset rejected",

@@ -69,23 +69,29 @@ func genesys(remaining: Int, limit: Int, reset: Double, retryAfter: Double? = ni
     @Test func withoutHeadersSlowStartThenBracketTheAcceptedRate() {
         var state = RateLimiterState<Instant>(configuration: .init(initialRate: 10), now: at(0))
         var now = at(0)
-        for _ in 0..<10 {
+        var admissions: [Instant] = []
+        for _ in 0..<30 {
             now = state.earliestAdmission(now: now)
             let permit = state.admit(now: now)!
+            admissions.append(now)
+            now = now.advanced(by: .milliseconds(50))  // answered 50 ms later
             state.record(permit, status: 200, observation: RateLimitObservation(), now: now)
         }
         #expect(state.snapshot(now: now).mode == .slowStart)
-        #expect(state.snapshot(now: now).rate == 20, "slow start adds 1/s per success")
+        let grown = state.snapshot(now: now).rate
+        let lastSecond = admissions.filter { now.duration(to: $0) > .seconds(-1) }.count
+        #expect(grown > 20, "slow start doubles per round trip: \(grown)")
+        #expect(grown <= 2.5 * Double(lastSecond), "but stays near twice the achieved rate (\(lastSecond)/s): \(grown)")
 
         now = state.earliestAdmission(now: now)
         let early = state.admit(now: now)!
         now = state.earliestAdmission(now: now)
         let sameEvent = state.admit(now: now)!
         state.record(early, status: 429, observation: RateLimitObservation(retryAfter: .seconds(1)), now: now)
-        #expect(state.snapshot(now: now).rate == 10, "the first 429 falls back to half the slow-start rate")
+        #expect(state.snapshot(now: now).rate == grown / 2, "the first 429 falls back to half the slow-start rate")
         #expect(state.snapshot(now: now).mode == .congestionAvoidance)
         state.record(sameEvent, status: 429, observation: RateLimitObservation(retryAfter: .seconds(1)), now: now)
-        #expect(state.snapshot(now: now).rate == 10, "a request sent before the decrease is the same event")
+        #expect(state.snapshot(now: now).rate == grown / 2, "a request sent before the decrease is the same event")
         #expect(state.snapshot(now: now).throttled == 2)
     }
 

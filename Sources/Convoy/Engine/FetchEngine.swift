@@ -217,7 +217,9 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
             } catch {
                 limiter.abandon(permit)
                 if error is CancellationError || Task.isCancelled { return .cancelled(work, inFlight: true) }
-                if let convoyError = error as? ConvoyError { return .attempted(work, .transportError(convoyError.message)) }
+                if let convoyError = error as? ConvoyError {
+                    return .attempted(work, .transportError(convoyError.message))
+                }
                 return .attempted(work, .transportError(Self.describe(error)))
             }
         }
@@ -236,7 +238,8 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
             guard renewed, work.attempts < configuration.maxAttempts else {
                 loop.abandoned += 1
                 throw ConvoyError.authentication(
-                    "the API refused the access token (HTTP 401 Unauthorized); check --token or GENESYSCLOUD_ACCESS_TOKEN")
+                    "the API refused the access token (HTTP 401 Unauthorized); check --token or GENESYSCLOUD_ACCESS_TOKEN"
+                )
             }
             loop.ready.append(work)
         case .attempted(var work, let outcome):
@@ -244,7 +247,8 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
             switch outcome {
             case .transportError(let description):
                 work.lastStatus = nil
-                try retryOrFail(work, reason: description, delay: backoff(for: work), in: &group, loop: &loop, store: store)
+                try retryOrFail(
+                    work, reason: description, delay: backoff(for: work), in: &group, loop: &loop, store: store)
             case .response(let response, let token):
                 work.lastStatus = response.status
                 try classify(response, token: token, work: work, in: &group, loop: &loop, store: store)
@@ -260,7 +264,8 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
         case 200..<300:
             guard let document = JSONCompactor.compact(response.body) else {
                 try retryOrFail(
-                    work, reason: "HTTP \(response.status) with a body that is not valid JSON (\(response.body.count) bytes)",
+                    work,
+                    reason: "HTTP \(response.status) with a body that is not valid JSON (\(response.body.count) bytes)",
                     delay: backoff(for: work), in: &group, loop: &loop, store: store)
                 return
             }

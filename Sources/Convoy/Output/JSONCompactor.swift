@@ -13,16 +13,18 @@ public enum JSONCompactor {
     public static func compact(_ bytes: some Collection<UInt8>) -> [UInt8]? {
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count)
-        let valid = bytes.withContiguousStorageIfAvailable { buffer in
-            var parser = Parser(input: buffer)
-            return parser.document(into: &output)
-        } ?? {
-            let array = Array(bytes)
-            return array.withUnsafeBufferPointer { buffer in
+        let valid =
+            bytes.withContiguousStorageIfAvailable { buffer in
                 var parser = Parser(input: buffer)
                 return parser.document(into: &output)
             }
-        }()
+            ?? {
+                let array = Array(bytes)
+                return array.withUnsafeBufferPointer { buffer in
+                    var parser = Parser(input: buffer)
+                    return parser.document(into: &output)
+                }
+            }()
         guard valid, String(validating: output, as: UTF8.self) != nil else { return nil }
         return output
     }
@@ -51,7 +53,8 @@ public enum JSONCompactor {
             guard index < input.count, depth <= JSONCompactor.maximumDepth else { return false }
             switch input[index] {
             case UInt8(ascii: "{"): return container(into: &output, depth: depth, close: UInt8(ascii: "}"), keyed: true)
-            case UInt8(ascii: "["): return container(into: &output, depth: depth, close: UInt8(ascii: "]"), keyed: false)
+            case UInt8(ascii: "["):
+                return container(into: &output, depth: depth, close: UInt8(ascii: "]"), keyed: false)
             case UInt8(ascii: "\""): return string(into: &output)
             case UInt8(ascii: "t"): return literal("true", into: &output)
             case UInt8(ascii: "f"): return literal("false", into: &output)
@@ -172,7 +175,8 @@ public enum JSONCompactor {
         private func peek(_ byte: UInt8) -> Bool { index < input.count && input[index] == byte }
 
         private func isHex(_ byte: UInt8) -> Bool {
-            (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || (byte | 0x20 >= UInt8(ascii: "a") && byte | 0x20 <= UInt8(ascii: "f"))
+            (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+                || (byte | 0x20 >= UInt8(ascii: "a") && byte | 0x20 <= UInt8(ascii: "f"))
         }
     }
 }

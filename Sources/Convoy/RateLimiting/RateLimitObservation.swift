@@ -88,7 +88,9 @@ public struct RateLimitObservation: Sendable, Equatable {
                 } else {
                     reset = raw
                 }
-                setBudget(limit: limit, remaining: remaining, reset: reset, family: prefix == "ratelimit-" ? .ietf : .xRateLimit)
+                setBudget(
+                    limit: limit, remaining: remaining, reset: reset,
+                    family: prefix == "ratelimit-" ? .ietf : .xRateLimit)
                 return
             }
         }

@@ -12,8 +12,8 @@
 ///
 /// **Rate `r`.** With budget headers (limit `L`, remaining `R`, window end `E`, window length `W`):
 /// `r = clamp(R / (E − now), 0, catchUpFactor × L/W)`, which spreads what is left of the window over
-/// the time left. Without them, slow start adds 1 request/s per success (doubling each second)
-/// until the first 429; from then on ``RateSearch`` brackets the accepted rate between 429s and
+/// the time left. Without them, slow start adds `1/latency` per success (doubling each round trip,
+/// capped at twice the rate measured over the last 100 ms) until the first 429; from then on ``RateSearch`` brackets the accepted rate between 429s and
 /// settles just below it. A probe period is `max(2 s, 3 × the longest Retry-After seen)`, enough
 /// to span a few of the server's windows. One throttle event per decrease: a 429 for a request
 /// admitted before the previous decrease is part of that same event.
@@ -24,8 +24,10 @@
 /// sent at `E` reaches the server as late after sending as `k` did, so at the boundary.
 /// Admissions decrement `R`; at 0 nothing goes until `E`. At `E` the window rolls: `R = L`,
 /// `E += W`, unconfirmed until a fresh answer (one to a request admitted after the roll) arrives.
-/// Within a confirmed window `E` only moves earlier (`min`), which narrows whole-second resets such
-/// as Genesys's to the true boundary.
+/// While the server's remaining keeps falling it is the same window, and `E` only moves earlier
+/// (`min`), which narrows whole-second resets such as Genesys's to the true boundary; a remaining
+/// that rises means a new window (or a refilled bucket), whose answer is taken as it is. Answers
+/// older than the newest one read are ignored.
 ///
 /// **Throttling.** A 429 (or a 503 with `Retry-After`) pauses every sender until
 /// `sent + min(Retry-After ?? reset ?? defaultPause, maximumPause)`, in sending time like the
@@ -48,6 +50,12 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
     private var search: RateSearch<Instant>?
     /// The longest `Retry-After` seen: a hint of the server's window.
     private var longestRetryAfter: Duration = .zero
+    /// Smoothed time from admission to answer (EWMA, weight 1/8).
+    private var latency: Duration?
+    /// Admissions counted since `meterStart`, and the rate measured over the last 100 ms or more.
+    private var meterCount = 0
+    private var meterStart: Instant
+    private var measuredRate: Double = 0
     private var nextSlot: Instant
     private(set) var pausedUntil: Instant?
     private(set) var window: Window?
@@ -58,6 +66,8 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
     private var decreaseSequence: UInt64 = 0
     /// Permits numbered below this were admitted before the window last rolled.
     private var rollSequence: UInt64 = 0
+    /// The newest answered permit whose headers were read, and the remaining it reported.
+    private var latestObserved: (sequence: UInt64, remaining: Int) = (0, .max)
     private var throttled = 0
     private var pauses = 0
 
@@ -65,6 +75,7 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
         self.configuration = configuration
         slowStartRate = configuration.initialRate
         nextSlot = now
+        meterStart = now
     }
 
     /// The pace in requests per second at `now`.
@@ -100,6 +111,12 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
         nextSlot = max(nextSlot, now - interval) + interval
         window?.remaining -= 1
         admittedAt[nextSequence] = now
+        meterCount += 1
+        if now - meterStart >= .milliseconds(100) {
+            measuredRate = Double(meterCount) / (now - meterStart).seconds
+            meterCount = 0
+            meterStart = now
+        }
         defer { nextSequence += 1 }
         return RateLimitPermit(sequence: nextSequence)
     }
@@ -130,8 +147,15 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
         } else if status < 500 {
             switch mode {
             case .probing, .slowStart:
+                // Doubling once per round trip, like TCP's slow start, but never past twice the
+                // rate actually achieved: when concurrency is the bottleneck, the pace must not run away.
                 mode = .slowStart
-                slowStartRate = min(slowStartRate + 1, configuration.maximumRate ?? 1_000_000)
+                let roundTrip = now - sentAt
+                latency = latency.map { $0 * 0.875 + roundTrip * 0.125 } ?? roundTrip
+                let step = 1 / max(latency?.seconds ?? 1, 0.001)
+                let ceiling = max(configuration.initialRate, 2 * measuredRate)
+                slowStartRate = max(slowStartRate, min(slowStartRate + step, ceiling))
+                slowStartRate = min(slowStartRate, configuration.maximumRate ?? 1_000_000)
             case .congestionAvoidance:
                 search?.accepted(now: now, period: max(.seconds(2), longestRetryAfter * 3))
             case .headers:
@@ -163,26 +187,31 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
             self.window = Window(
                 limit: limit, remaining: remaining, end: end, length: length, confirmed: true,
                 family: observation.family)
+            latestObserved = (permit.sequence, serverRemaining)
             return
         }
         window.limit = limit
         window.family = observation.family
         window.length = observation.window ?? max(window.length, reset)
-        if window.confirmed {
-            let sameWindow = end < window.end + window.length / 2
-            if sameWindow {
-                window.end = min(window.end, end)
-            } else {
-                window.end = end
-            }
-            window.remaining = remaining
-        } else if permit.sequence >= rollSequence {
-            // The first answer to a request sent after the roll describes the new window.
-            window.end = end
-            window.remaining = remaining
-            window.confirmed = true
+        defer { self.window = window }
+        if permit.sequence < latestObserved.sequence {
+            // An older request answered late says nothing newer about the budget.
+            return
         }
-        self.window = window
+        defer { latestObserved = (permit.sequence, serverRemaining) }
+        if !window.confirmed {
+            // Only an answer to a request sent after the roll describes the new window.
+            guard permit.sequence >= rollSequence else { return }
+            window.confirmed = true
+        } else if serverRemaining <= latestObserved.remaining {
+            // The same window (its count only grows): every answer bounds the boundary from above.
+            window.end = min(window.end, end)
+            window.remaining = remaining
+            return
+        }
+        // A new window, or a bucket that refilled: the latest answer describes it.
+        window.end = end
+        window.remaining = remaining
     }
 
     private mutating func rollWindow(now: Instant) {

@@ -1,0 +1,99 @@
+import Foundation
+
+/// Command-line options of the benchmark harness.
+struct BenchmarkOptions {
+    static let help = """
+        USAGE: ConvoyBenchmarks [--quick] [--smoke] [--filter a,b] [--strategies a,b] [options]
+
+        Replays rate-limit profiles against the mock API (in a child process) and runs every fetch
+        strategy side by side on each, each in its own process so CPU and peak RSS are its own.
+        Prints a table; writes results.json, a CSV timeline per scenario and strategy, and an SVG
+        chart per scenario to --out.
+
+          --quick              small runs (about a minute), Convoy and the SDK-style baseline
+          --smoke              check correctness only: exit 1 if Convoy lost or duplicated an id
+          --filter NAMES       scenarios: genesys, bucket, 429-only, shared, halving, lognormal,
+                               longtail, faults, unlimited (default: all)
+          --strategies NAMES   convoy, sdk-style, forum-fix, naive, bare (default: per scenario)
+          --ids N              ids per run (default 1000; 300 with --quick)
+          --limit N            requests per window (default 300, Genesys's budget)
+          --window SECONDS     the window, scaled down from Genesys's 60 s (default 3; 1 with --quick)
+          --latency-ms MS      server latency (default 100; 20 with --quick)
+          --out DIR            where files go (default benchmark-results)
+          --allow-debug        run from a debug build anyway (figures will be meaningless)
+        """
+
+    var quick = false
+    var smoke = false
+    var filter: Set<String>?
+    var strategies: [Strategy]?
+    var ids = 1000
+    var limit = 300
+    var window = 3.0
+    var latencyMilliseconds = 100.0
+    var out = "benchmark-results"
+    var allowDebug = false
+    // Child roles.
+    var serve = false
+    var client: Strategy?
+    var scenario: String?
+    var base: URL?
+    var deadline = 60.0
+
+    init(_ arguments: [String]) throws {
+        var rest = arguments[...]
+        func value(_ name: String) throws -> String {
+            guard let next = rest.popFirst() else { throw BenchmarkError("\(name) needs a value") }
+            return next
+        }
+        var explicit: Set<String> = []
+        while let argument = rest.popFirst() {
+            let parts = argument.split(separator: "=", maxSplits: 1).map(String.init)
+            if parts.count == 2 { rest.insert(parts[1], at: rest.startIndex) }
+            let name = parts[0]
+            explicit.insert(name)
+            switch name {
+            case "--quick": quick = true
+            case "--smoke": smoke = true
+            case "--filter": filter = Set(try value(name).split(separator: ",").map(String.init))
+            case "--strategies":
+                strategies = try value(name).split(separator: ",").map {
+                    guard let strategy = Strategy(rawValue: String($0)) else {
+                        throw BenchmarkError("unknown strategy \($0)")
+                    }
+                    return strategy
+                }
+            case "--ids": ids = Int(try value(name)) ?? ids
+            case "--limit": limit = Int(try value(name)) ?? limit
+            case "--window": window = Double(try value(name)) ?? window
+            case "--latency-ms": latencyMilliseconds = Double(try value(name)) ?? latencyMilliseconds
+            case "--out": out = try value(name)
+            case "--allow-debug": allowDebug = true
+            case "--serve": serve = true
+            case "--client": client = Strategy(rawValue: try value(name))
+            case "--scenario": scenario = try value(name)
+            case "--base": base = URL(string: try value(name))
+            case "--deadline": deadline = Double(try value(name)) ?? deadline
+            case "-h", "--help":
+                print(Self.help)
+                exit(0)
+            default: throw BenchmarkError("unknown option \(name); see --help")
+            }
+        }
+        if quick {
+            if !explicit.contains("--ids") { ids = 300 }
+            if !explicit.contains("--window") { window = 1 }
+            if !explicit.contains("--limit") { limit = 100 }
+            if !explicit.contains("--latency-ms") { latencyMilliseconds = 20 }
+        }
+    }
+
+    /// The arguments a child needs to rebuild the same scenarios.
+    var scaleArguments: [String] {
+        ["--ids", "\(ids)", "--limit", "\(limit)", "--window", "\(window)", "--latency-ms", "\(latencyMilliseconds)"]
+    }
+
+    var scenarios: [Scenario] {
+        Scenario.all(ids: ids, limit: limit, window: window, latency: .milliseconds(latencyMilliseconds))
+    }
+}
