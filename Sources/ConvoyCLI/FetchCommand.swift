@@ -4,7 +4,7 @@ import Foundation
 /// `convoy fetch`: ids in, NDJSON out.
 struct FetchCommand {
     static let help = """
-        USAGE: convoy fetch [IDS_FILE | -] --api-base URL [options]
+        USAGE: convoy fetch [IDS_FILE | - | --from-export PATH] --region REGION [options]
 
         Fetches GET /api/v2/conversations/{id} for every id, at the server's rate limit, and writes
         one NDJSON record per conversation. Ids come from IDS_FILE, or standard input when it is
@@ -14,10 +14,31 @@ struct FetchCommand {
         A re-run with the same output files resumes: ids already written are skipped, a torn last
         line from a crash is cut, and retryable failures are tried again.
 
+        CREDENTIALS (the first that is set wins):
+          --token TOKEN / GENESYSCLOUD_ACCESS_TOKEN      a ready bearer token (prefer the variable:
+                                                         the process list shows arguments to everyone)
+          --credentials FILE                             OAuth client id and secret: JSON {"clientId",
+                                                         "clientSecret"} or KEY=VALUE lines as below
+          GENESYSCLOUD_OAUTHCLIENT_ID / _SECRET          OAuth client credentials; tokens are renewed
+                                                         before they expire and once after a 401
+
         OPTIONS:
-          --api-base URL        API root, e.g. https://api.mypurecloud.ie (https only, except loopback)
-          --token TOKEN         bearer token; prefer the GENESYSCLOUD_ACCESS_TOKEN environment variable,
-                                which other users of the machine cannot see in the process list
+          --region REGION       the org's region, by name (eu-west-1) or host (mypurecloud.ie); also
+                                GENESYSCLOUD_REGION. Sets https://api.<host> and https://login.<host>
+          --api-base URL        API root instead of the region's (https only, except loopback: the mock)
+          --login-base URL      OAuth server instead of the region's (default with --api-base: the same URL)
+          --include PARTS       what to fetch per conversation, comma-separated (default conversation):
+                                conversation, analytics, recordingmetadata, messages (with message
+                                bodies, 1,000 per bulk request); all parts go into one record
+          --from-export PATH    read the ids from a recording export: JSON/NDJSON files or a folder of them
+          --interval START/END  find the ids with the analytics jobs API, e.g.
+                                2026-01-01T00:00:00Z/2026-01-08T00:00:00Z; they are fetched while the
+                                job is paged, and a re-run resumes discovery (<output>.discovered and
+                                <output>.discovery.json keep its state)
+          --media-type TYPE     with --interval: only voice, message, … conversations
+          --division ID         with --interval: only conversations in this division
+          --shard K/N           fetch only shard K of N (a stable hash of the id), to split a job
+                                across N machines, each with its own OAuth client
           --output FILE         NDJSON output (default: conversations.ndjson)
           --errors FILE         NDJSON errors (default: the output name with .errors.ndjson)
           --concurrency N       requests in flight at most (default 16)
@@ -35,13 +56,22 @@ struct FetchCommand {
         130 interrupted (re-run to resume).
 
         EXAMPLE:
-          export GENESYSCLOUD_ACCESS_TOKEN=…
-          convoy fetch ids.txt --api-base https://api.mypurecloud.ie --output conversations.ndjson
+          export GENESYSCLOUD_OAUTHCLIENT_ID=… GENESYSCLOUD_OAUTHCLIENT_SECRET=… GENESYSCLOUD_REGION=eu-west-1
+          convoy fetch ids.txt --output conversations.ndjson
         """
 
+    /// How requests authenticate.
+    enum Authentication {
+        case none
+        case token(String)
+        case oauth(ClientCredentials, loginBase: URL)
+    }
+
     var input: String?
+    var exportPath: String?
+    var interval: IntervalDiscovery<ContinuousClock>.Query?
     var apiBase: URL
-    var token: String?
+    var authentication: Authentication
     var outputPath: String
     var errorsPath: String
     var configuration: FetchConfiguration
@@ -49,13 +79,51 @@ struct FetchCommand {
 
     init(arguments: [String], environment: [String: String]) throws {
         var arguments = Arguments(arguments)
-        guard let base = try arguments.value("api-base") ?? environment["CONVOY_API_BASE"] else {
-            throw ConvoyError.usage("convoy fetch needs --api-base URL (for example https://api.mypurecloud.com)")
+        let regionName = try arguments.value("region") ?? environment["GENESYSCLOUD_REGION"]
+        let region = try regionName.map { name in
+            guard let region = GenesysRegion(name) else {
+                throw ConvoyError.usage("unknown region '\(name)'; valid regions: \(GenesysRegion.validNames)")
+            }
+            return region
         }
-        apiBase = try Self.validateAPIBase(base)
-        token = try arguments.value("token") ?? environment["GENESYSCLOUD_ACCESS_TOKEN"]
+        let explicitBase = try arguments.value("api-base") ?? environment["CONVOY_API_BASE"]
+        if let explicitBase {
+            apiBase = try Self.validateAPIBase(explicitBase)
+        } else if let region {
+            apiBase = region.apiBase
+        } else {
+            throw ConvoyError.usage(
+                "convoy fetch needs --region (or GENESYSCLOUD_REGION), e.g. --region eu-west-1, or --api-base URL")
+        }
+        // The login server: as given; else the same URL as an explicit API base (the mock serves
+        // both, as may a proxy); else the region's.
+        let loginBase =
+            try (try arguments.value("login-base")).map(Self.validateAPIBase)
+            ?? (explicitBase == nil ? region?.loginBase : nil) ?? apiBase
+        let token = try arguments.value("token") ?? environment["GENESYSCLOUD_ACCESS_TOKEN"]
+        let credentialsFile = try arguments.value("credentials")
+        if let token, !token.isEmpty {
+            authentication = .token(token)
+        } else if let credentialsFile {
+            authentication = .oauth(try ClientCredentials.fromFile(credentialsFile), loginBase: loginBase)
+        } else if let credentials = try ClientCredentials.fromEnvironment(environment) {
+            authentication = .oauth(credentials, loginBase: loginBase)
+        } else {
+            authentication = .none
+        }
         outputPath = try arguments.value("output") ?? "conversations.ndjson"
         errorsPath = try arguments.value("errors") ?? Self.defaultErrorsPath(for: outputPath)
+        exportPath = try arguments.value("from-export")
+        let mediaType = try arguments.value("media-type")
+        let division = try arguments.value("division")
+        if let text = try arguments.value("interval") {
+            let query = IntervalDiscovery<ContinuousClock>.Query(
+                interval: text, mediaType: mediaType, divisionID: division)
+            try query.validate()
+            interval = query
+        } else if mediaType != nil || division != nil {
+            throw ConvoyError.usage("--media-type and --division filter --interval discovery; add --interval")
+        }
         configuration = FetchConfiguration(apiBase: apiBase)
         configuration.concurrency = try arguments.integer("concurrency", in: 1...1024) ?? configuration.concurrency
         configuration.maxAttempts = try arguments.integer("max-attempts", in: 1...100) ?? configuration.maxAttempts
@@ -65,6 +133,15 @@ struct FetchCommand {
         if let maximum = configuration.limiter.maximumRate {
             configuration.limiter.initialRate = min(configuration.limiter.initialRate, maximum)
         }
+        if let include = try arguments.value("include") {
+            configuration.parts = try ConversationPart.parseList(include)
+        }
+        if let text = try arguments.value("shard") {
+            guard let shard = Shard(text) else {
+                throw ConvoyError.usage("--shard takes K/N with 1 ≤ K ≤ N, e.g. --shard 2/4, not '\(text)'")
+            }
+            configuration.shard = shard
+        }
         showProgress = !arguments.flag("no-progress")
         let positionals = arguments.takePositionals()
         guard positionals.count <= 1 else {
@@ -72,23 +149,60 @@ struct FetchCommand {
         }
         input = positionals.first
         try arguments.finish()
-        if token == nil, !Self.isLoopback(apiBase) {
-            throw ConvoyError.usage("no access token: set GENESYSCLOUD_ACCESS_TOKEN or pass --token")
+        if [input != nil, exportPath != nil, interval != nil].filter({ $0 }).count > 1 {
+            throw ConvoyError.usage("give one source of ids: an ids file, --from-export or --interval")
+        }
+        if case .none = authentication, !Self.isLoopback(apiBase) {
+            throw ConvoyError.usage(
+                "no credentials: set \(ClientCredentials.idVariable) and \(ClientCredentials.secretVariable) "
+                    + "(or --credentials FILE), or GENESYSCLOUD_ACCESS_TOKEN")
         }
     }
 
     func run(console: Console) async throws -> Int32 {
-        let reader: IDReader
-        if let input, input != "-" {
-            reader = IDReader(path: input)
-            try reader.validate()
-        } else {
-            reader = IDReader.standardInput
+        let credentials: any CredentialProvider
+        var tokenRequests: (@Sendable () -> Int)?
+        switch authentication {
+        case .none:
+            credentials = StaticCredentials(token: nil)
+        case .token(let token):
+            credentials = StaticCredentials(token: token)
+        case .oauth(let clientCredentials, let loginBase):
+            let oauth = OAuthClientCredentials(
+                credentials: clientCredentials, loginBase: loginBase,
+                transport: URLSessionTransport(maxConnectionsPerHost: 2),
+                clock: ContinuousClock())
+            // Fail on wrong credentials before touching any file.
+            _ = try await oauth.accessToken()
+            credentials = oauth
+            tokenRequests = { oauth.tokenRequests }
         }
         let runner = FetchRunner(
-            configuration: configuration, credentials: StaticCredentials(token: token), outputPath: outputPath,
+            configuration: configuration, credentials: credentials, outputPath: outputPath,
             errorsPath: errorsPath, console: console, showProgress: showProgress)
-        let summary = try await runner.run(ids: reader)
+        let summary: FetchSummary
+        if let interval {
+            let apiBase = configuration.apiBase
+            let stateFile = outputPath
+            summary = try await runner.run { limiter, transport in
+                IntervalDiscovery(
+                    query: interval, apiBase: apiBase, transport: transport, limiter: limiter, credentials: credentials,
+                    clock: ContinuousClock(), stateFile: stateFile)
+            }
+        } else if let exportPath {
+            let scanner = ExportScanner(path: exportPath)
+            _ = try scanner.files()
+            summary = try await runner.run(ids: scanner)
+        } else if let input, input != "-" {
+            let reader = IDReader(path: input)
+            try reader.validate()
+            summary = try await runner.run(ids: reader)
+        } else {
+            summary = try await runner.run(ids: IDReader.standardInput)
+        }
+        if let tokenRequests {
+            console.error("  tokens    \(tokenRequests()) token requests (OAuth client credentials)")
+        }
         if summary.interrupted { return 130 }
         return summary.failed > 0 ? 2 : 0
     }

@@ -18,6 +18,13 @@ struct FetchRunner {
     /// Runs to the end, or until SIGINT/SIGTERM. Returns the summary; throws fatal errors.
     func run<Input: AsyncSequence & Sendable>(ids: Input) async throws -> FetchSummary
     where Input.Element == IDReader.Element {
+        try await run { _, _ in ids }
+    }
+
+    /// Runs with an input that needs the run's shared limiter and transport (interval discovery).
+    func run<Input: AsyncSequence & Sendable>(
+        input: @Sendable (RateLimiter<ContinuousClock>, any HTTPTransport) -> Input
+    ) async throws -> FetchSummary where Input.Element == IDReader.Element {
         let store = try OutputStore(outputPath: outputPath, errorsPath: errorsPath)
         let resume = store.resume
         if resume.truncatedBytes > 0 {
@@ -31,6 +38,7 @@ struct FetchRunner {
         let transport = URLSessionTransport(maxConnectionsPerHost: configuration.concurrency)
         let engine = FetchEngine(
             configuration: configuration, transport: transport, credentials: credentials, clock: ContinuousClock())
+        let ids = input(engine.limiter, transport)
         let started = ContinuousClock.now
         let box = StoreBox(store)
         let work = Task { try await engine.run(ids: ids, store: box.store) }

@@ -7,6 +7,8 @@ public protocol CredentialProvider: Sendable {
     func accessToken() async throws -> String?
     /// The API rejected `token` with 401. Return true when a retry with a new token makes sense.
     func rejected(_ token: String?) async -> Bool
+    /// What to tell the user when the API keeps answering 401 (never containing a secret).
+    var rejectionAdvice: String { get }
 }
 
 /// A fixed token (from `--token` or `GENESYSCLOUD_ACCESS_TOKEN`), or none for the mock API.
@@ -20,4 +22,10 @@ public struct StaticCredentials: CredentialProvider {
     public func accessToken() async throws -> String? { token }
 
     public func rejected(_ token: String?) async -> Bool { false }
+
+    public var rejectionAdvice: String {
+        token == nil
+            ? "the API requires a token: set GENESYSCLOUD_ACCESS_TOKEN, or the OAuth client variables"
+            : "the API refused the access token; check GENESYSCLOUD_ACCESS_TOKEN or --token (tokens expire)"
+    }
 }

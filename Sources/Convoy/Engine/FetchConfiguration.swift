@@ -15,6 +15,10 @@ public struct FetchConfiguration: Sendable {
     public var limiter: RateLimiterConfiguration
     /// Sent as `User-Agent`.
     public var userAgent: String
+    /// When set, only the ids of this shard are fetched; the others are counted and left alone.
+    public var shard: Shard?
+    /// What to fetch per conversation, in record order. Default: the conversation document.
+    public var parts: [ConversationPart] = [.conversation]
 
     public init(
         apiBase: URL, concurrency: Int = 16, maxAttempts: Int = 8, backoff: Backoff = Backoff(),

@@ -1,14 +1,16 @@
 import Foundation
 import Synchronization
 
-/// Fetches one conversation document per id, at the server's rate limit, into an ``OutputStore``.
+/// Fetches every ``ConversationPart`` of each id, at the server's rate limit, into an ``OutputStore``.
 ///
 /// Data flow: ids stream in from an `AsyncSequence` → duplicates and ids an earlier run recorded
 /// are skipped → a task group keeps at most `concurrency` requests in flight → each request first
 /// takes a permit from the one shared ``RateLimiter`` → the answer goes back to the limiter (so
 /// every response's headers re-tune the budget) and is classified:
-/// - 2xx with a valid JSON body: written to the output file (document compacted, verbatim);
-/// - 404 and other permanent 4xx: written to the errors file, not retried;
+/// - 2xx with a valid JSON body: kept (compacted, verbatim); the conversation moves to its next
+///   part's request, and when all are done its record goes to the output file;
+/// - 404 on the first part and other permanent 4xx: written to the errors file, not retried;
+///   a 404 on a later part means the part does not apply (`null` in the record);
 /// - 429: retried once the limiter's pause (which holds back every sender) is over;
 /// - 5xx, 408, transport errors and unparseable bodies: retried after full-jitter backoff;
 /// - 401: the credential provider may renew the token once per rejection; otherwise the run stops.
@@ -106,10 +108,41 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
 
     // MARK: - Work
 
+    /// One request of a conversation's plan.
+    private enum Step: Sendable {
+        case get(ConversationPart)
+        /// `POST …/messages/bulk` with up to 1,000 message ids.
+        case messageBodies([String])
+
+        var name: String {
+            switch self {
+            case .get(let part): part.rawValue
+            case .messageBodies: "messageBodies"
+            }
+        }
+    }
+
+    /// One conversation on its way through its steps.
     private struct Work: Sendable {
         let id: ConversationID
+        /// Requests still to make; the first is the current one.
+        var steps: [Step]
+        /// True until the first step has succeeded: a 404 then means the conversation is missing.
+        var onFirstStep = true
+        /// Finished parts, in record order.
+        var parts: [Part] = []
+        /// Bulk answers collected for `messageBodies`.
+        var bodies: [[UInt8]] = []
+        /// Attempts at the current step.
         var attempts = 0
+        /// Requests made for this conversation, all steps.
+        var requests = 0
         var lastStatus: Int?
+
+        struct Part: Sendable {
+            let key: String
+            let json: [UInt8]
+        }
     }
 
     private enum Outcome: Sendable {
@@ -126,6 +159,8 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
         case unauthorized(Work, renewed: Bool)
         /// The task was cancelled; `inFlight` when it held a concurrency slot.
         case cancelled(Work, inFlight: Bool)
+        /// No token could be had (wrong credentials, login server down): the run cannot go on.
+        case failedToAuthenticate(Work, Error)
     }
 
     /// State owned by the run loop (never shared with child tasks).
@@ -175,6 +210,10 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
             }
             return nil
         case .id(let id):
+            if let shard = configuration.shard, !shard.contains(id) {
+                live.withLock { $0.otherShards += 1 }
+                return nil
+            }
             guard loop.seen.insert(id).inserted else {
                 live.withLock { $0.duplicates += 1 }
                 return nil
@@ -183,22 +222,30 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
                 live.withLock { $0.skipped += 1 }
                 return nil
             }
-            return Work(id: id)
+            return Work(id: id, steps: configuration.parts.map { .get($0) })
         }
     }
 
     private func spawn(_ work: Work, in group: inout TaskGroup<ChildResult>, loop: inout RunLoopState) {
         var work = work
         work.attempts += 1
+        work.requests += 1
         loop.inFlight += 1
         live.withLock {
             $0.requests += 1
             if work.attempts > 1 { $0.retries += 1 }
         }
-        let request = HTTPRequest(
-            url: configuration.apiBase.appendingPathComponent("api/v2/conversations/\(work.id)"),
-            headers: ["Accept": "application/json", "User-Agent": configuration.userAgent])
+        let request = request(for: work)
         group.addTask { [limiter, transport, credentials] in
+            // The token first: fetching one may wait (a 429 from the login server), and a permit
+            // must be spent right after it is taken.
+            let token: String?
+            do {
+                token = try await credentials.accessToken()
+            } catch {
+                if error is CancellationError || Task.isCancelled { return .cancelled(work, inFlight: true) }
+                return .failedToAuthenticate(work, error)
+            }
             let permit: RateLimitPermit
             do {
                 permit = try await limiter.acquire()
@@ -207,7 +254,6 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
             }
             do {
                 var request = request
-                let token = try await credentials.accessToken()
                 if let token { request.headers["Authorization"] = "Bearer \(token)" }
                 let response = try await transport.send(request)
                 limiter.complete(
@@ -217,12 +263,77 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
             } catch {
                 limiter.abandon(permit)
                 if error is CancellationError || Task.isCancelled { return .cancelled(work, inFlight: true) }
-                if let convoyError = error as? ConvoyError {
-                    return .attempted(work, .transportError(convoyError.message))
-                }
                 return .attempted(work, .transportError(Self.describe(error)))
             }
         }
+    }
+
+    private func request(for work: Work) -> HTTPRequest {
+        let headers = ["Accept": "application/json", "User-Agent": configuration.userAgent]
+        switch work.steps[0] {
+        case .get(let part):
+            return HTTPRequest(
+                url: configuration.apiBase.appendingPathComponent(part.path(for: work.id)), headers: headers)
+        case .messageBodies(let ids):
+            var line: [UInt8] = [UInt8(ascii: "[")]
+            for (index, id) in ids.enumerated() {
+                if index > 0 { line.append(UInt8(ascii: ",")) }
+                RecordEncoder.appendString(id, to: &line)
+            }
+            line.append(UInt8(ascii: "]"))
+            var post = headers
+            post["Content-Type"] = "application/json"
+            return HTTPRequest(
+                method: "POST",
+                url: configuration.apiBase.appendingPathComponent(
+                    "api/v2/conversations/messages/\(work.id)/messages/bulk"),
+                headers: post, body: Data(line))
+        }
+    }
+
+    /// Records the current step's answer (`nil` for a part that does not apply) and moves on:
+    /// to the next step, or to the output file when the plan is done.
+    private func advance(_ work: Work, answer: [UInt8]?, loop: inout RunLoopState, store: OutputStore) throws {
+        var work = work
+        let step = work.steps.removeFirst()
+        work.onFirstStep = false
+        work.attempts = 0
+        let null = Array("null".utf8)
+        switch step {
+        case .get(.messages):
+            work.parts.append(.init(key: "messages", json: answer ?? null))
+            let ids = answer.map(ConversationPart.messageIDs) ?? []
+            let size = ConversationPart.messageBatchSize
+            let batches = stride(from: 0, to: ids.count, by: size).map {
+                Step.messageBodies(Array(ids[$0..<min($0 + size, ids.count)]))
+            }
+            work.steps.insert(contentsOf: batches, at: 0)
+            if batches.isEmpty {
+                work.parts.append(.init(key: "messageBodies", json: answer == nil ? null : Array("[]".utf8)))
+            }
+        case .get(let part):
+            work.parts.append(.init(key: part.rawValue, json: answer ?? null))
+        case .messageBodies:
+            work.bodies.append(answer ?? null)
+            if case .messageBodies? = work.steps.first {
+                break  // more batches to come
+            }
+            // All bulk answers collected: one array, each answer verbatim.
+            var list: [UInt8] = [UInt8(ascii: "[")]
+            for (index, body) in work.bodies.enumerated() {
+                if index > 0 { list.append(UInt8(ascii: ",")) }
+                list.append(contentsOf: body)
+            }
+            list.append(UInt8(ascii: "]"))
+            work.parts.append(.init(key: "messageBodies", json: list))
+            work.bodies = []
+        }
+        guard work.steps.isEmpty else {
+            loop.ready.append(work)
+            return
+        }
+        try store.writeSuccess(id: work.id, attempts: work.requests, parts: work.parts.map { ($0.key, $0.json) })
+        live.withLock { $0.fetched += 1 }
     }
 
     private func handle(
@@ -234,12 +345,14 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
             loop.abandoned += 1
         case .waited(let work):
             loop.ready.append(work)
+        case .failedToAuthenticate(_, let error):
+            loop.inFlight -= 1
+            loop.abandoned += 1
+            throw error
         case .unauthorized(let work, let renewed):
             guard renewed, work.attempts < configuration.maxAttempts else {
                 loop.abandoned += 1
-                throw ConvoyError.authentication(
-                    "the API refused the access token (HTTP 401 Unauthorized); check --token or GENESYSCLOUD_ACCESS_TOKEN"
-                )
+                throw ConvoyError.authentication("HTTP 401 Unauthorized: \(credentials.rejectionAdvice)")
             }
             loop.ready.append(work)
         case .attempted(var work, let outcome):
@@ -269,8 +382,10 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
                     delay: backoff(for: work), in: &group, loop: &loop, store: store)
                 return
             }
-            try store.writeSuccess(id: work.id, attempts: work.attempts, document: document)
-            live.withLock { $0.fetched += 1 }
+            try advance(work, answer: document, loop: &loop, store: store)
+        case 404 where !work.onFirstStep:
+            // The conversation exists; this part does not apply to it.
+            try advance(work, answer: nil, loop: &loop, store: store)
         case 429:
             live.withLock { $0.throttled += 1 }
             // The limiter already paused every sender; wait out Retry-After without holding a slot.
@@ -293,8 +408,8 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
                 ? "not found (HTTP 404)" : "HTTP \(response.status)\(Self.serverMessage(response.body))"
             try store.writeFailure(
                 FetchFailure(
-                    id: work.id.description, status: response.status, reason: reason, attempts: work.attempts,
-                    retryable: false))
+                    id: work.id.description, status: response.status, reason: reason, attempts: work.requests,
+                    retryable: false, part: work.onFirstStep ? nil : work.steps[0].name))
             live.withLock { $0.failed += 1 }
         }
     }
@@ -307,8 +422,8 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
             try store.writeFailure(
                 FetchFailure(
                     id: work.id.description, status: work.lastStatus,
-                    reason: "\(reason); gave up after \(work.attempts) attempts", attempts: work.attempts,
-                    retryable: true))
+                    reason: "\(reason); gave up after \(work.attempts) attempts", attempts: work.requests,
+                    retryable: true, part: work.onFirstStep ? nil : work.steps[0].name))
             live.withLock { $0.failed += 1 }
             return
         }

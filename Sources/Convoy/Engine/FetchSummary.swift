@@ -10,6 +10,8 @@ public struct FetchSummary: Sendable, Equatable {
     public var skipped = 0
     /// Repeated ids in the input, fetched once.
     public var duplicates = 0
+    /// Ids that belong to other shards (`--shard`), left for the other machines.
+    public var otherShards = 0
     /// HTTP requests sent, retries included.
     public var requests = 0
     /// Requests that were retries.

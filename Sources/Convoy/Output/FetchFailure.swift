@@ -13,13 +13,20 @@ public struct FetchFailure: Sendable, Equatable {
     public var retryable: Bool
     /// The input line, for input that was not an id.
     public var inputLine: Int?
+    /// The ``ConversationPart`` (or its sub-request, e.g. `messageBodies`) that failed, when the
+    /// conversation itself was found.
+    public var part: String?
 
-    public init(id: String, status: Int?, reason: String, attempts: Int, retryable: Bool, inputLine: Int? = nil) {
+    public init(
+        id: String, status: Int?, reason: String, attempts: Int, retryable: Bool, inputLine: Int? = nil,
+        part: String? = nil
+    ) {
         self.id = id
         self.status = status
         self.reason = reason
         self.attempts = attempts
         self.retryable = retryable
         self.inputLine = inputLine
+        self.part = part
     }
 }

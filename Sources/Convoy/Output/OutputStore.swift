@@ -55,9 +55,16 @@ public final class OutputStore {
         self.resume = resume
     }
 
-    /// Writes a fetched conversation.
+    /// Writes a fetched conversation whose only part is the conversation document.
     public func writeSuccess(id: ConversationID, attempts: Int, document: [UInt8], at date: Date = Date()) throws {
-        try output.append(RecordEncoder.success(id: id, fetchedAt: date, attempts: attempts, document: document))
+        try writeSuccess(id: id, attempts: attempts, parts: [("conversation", document)], at: date)
+    }
+
+    /// Writes a fetched conversation with all its parts.
+    public func writeSuccess(
+        id: ConversationID, attempts: Int, parts: [(key: String, json: [UInt8])], at date: Date = Date()
+    ) throws {
+        try output.append(RecordEncoder.success(id: id, fetchedAt: date, attempts: attempts, parts: parts))
         try syncIfDue()
     }
 

@@ -3,24 +3,37 @@ import Foundation
 /// Writes Convoy's NDJSON records as bytes, by hand, so the server's document is embedded verbatim.
 ///
 /// Output record (one line, `id` always first so a resume can read it without parsing the rest):
-/// `{"id":"<uuid>","fetchedAt":"<ISO-8601 UTC, ms>","attempts":<n>,"conversation":<server document>}`
+/// `{"id":"<uuid>","fetchedAt":"<ISO-8601 UTC, ms>","attempts":<n>,"conversation":<server document>}`,
+/// with one key per ``ConversationPart`` fetched (`null` for a part that does not apply).
 ///
 /// Error record:
 /// `{"id":"<id or the raw input>","status":<HTTP status or null>,"reason":"<text>","attempts":<n>,
-///   "retryable":<bool>,"failedAt":"<ISO-8601>"}` plus `"line":<n>` for input that was not an id.
+///   "retryable":<bool>,"failedAt":"<ISO-8601>"}` plus `"part":"<name>"` when a part other than the
+/// first failed, and `"line":<n>` for input that was not an id.
 public enum RecordEncoder {
     /// The output record for a fetched conversation; `document` must already be compact JSON.
     public static func success(id: ConversationID, fetchedAt: Date, attempts: Int, document: [UInt8]) -> [UInt8] {
+        success(id: id, fetchedAt: fetchedAt, attempts: attempts, parts: [("conversation", document)])
+    }
+
+    /// The output record with several parts, each a key and compact JSON (`null` included).
+    public static func success(
+        id: ConversationID, fetchedAt: Date, attempts: Int, parts: [(key: String, json: [UInt8])]
+    ) -> [UInt8] {
         var line: [UInt8] = []
-        line.reserveCapacity(document.count + 120)
+        line.reserveCapacity(parts.reduce(120) { $0 + $1.json.count + $1.key.utf8.count + 4 })
         line.append(contentsOf: #"{"id":""#.utf8)
         line.append(contentsOf: id.description.utf8)
         line.append(contentsOf: #"","fetchedAt":""#.utf8)
         line.append(contentsOf: timestamp(fetchedAt).utf8)
         line.append(contentsOf: #"","attempts":"#.utf8)
         line.append(contentsOf: String(attempts).utf8)
-        line.append(contentsOf: #","conversation":"#.utf8)
-        line.append(contentsOf: document)
+        for part in parts {
+            line.append(UInt8(ascii: ","))
+            appendString(part.key, to: &line)
+            line.append(UInt8(ascii: ":"))
+            line.append(contentsOf: part.json)
+        }
         line.append(UInt8(ascii: "}"))
         return line
     }
@@ -36,6 +49,10 @@ public enum RecordEncoder {
         appendString(failure.reason, to: &line)
         line.append(contentsOf: #","attempts":"#.utf8)
         line.append(contentsOf: String(failure.attempts).utf8)
+        if let part = failure.part {
+            line.append(contentsOf: #","part":"#.utf8)
+            appendString(part, to: &line)
+        }
         line.append(contentsOf: #","retryable":"#.utf8)
         line.append(contentsOf: (failure.retryable ? "true" : "false").utf8)
         if let inputLine = failure.inputLine {
