@@ -2,17 +2,36 @@ import Foundation
 import Glibc
 import Synchronization
 
-/// An embedded mock of the Genesys Cloud conversations API on a loopback HTTP/1.1 server.
+/// An embedded mock of the Genesys Cloud API on a loopback HTTP/1.1 server.
 ///
 /// One dedicated thread runs an epoll event loop over nonblocking sockets (keep-alive, pipelined requests,
 /// `Content-Length` bodies); delayed responses wait on a timer heap, so latency injection never blocks other
 /// connections. Behaviour, in order, for each request:
 /// 1. `/api/v2/…` requests are offered to the rate limit at arrival; over the limit → `429` with `Retry-After`
 ///    and Genesys's `too.many.requests.retry.after` body (429s consume no budget and get no faults).
-/// 2. Faults are drawn from the seeded PRNG (see ``MockFaults``).
-/// 3. Routing: `GET /api/v2/conversations/{uuid}` → `200` with ``MockConversationStore/conversationDocument(id:)``,
-///    or `404 not.found` when ``MockConversationStore/exists(_:missingPerMille:)`` is false; a non-UUID id →
-///    `400 bad.request`; another method → `405`; any other path → `404 not.found`.
+///    `POST /oauth/token` (only served with ``MockServerConfiguration/oauth``) has its own optional limit instead.
+/// 2. With ``MockServerConfiguration/oauth`` set, `/api/v2/…` requests without a valid, unexpired bearer token
+///    issued by this server → `401 authentication.required` (no faults). See ``MockOAuth``.
+/// 3. Faults are drawn from the seeded PRNG (see ``MockFaults``); never on the token endpoint.
+/// 4. Routing (another method than the one listed → `405`; a non-UUID conversation id → `400 bad.request`; an id
+///    for which ``MockConversationStore/exists(_:missingPerMille:)`` is false → `404 not.found`; any other path →
+///    `404 not.found`):
+///    - `GET /api/v2/conversations/{id}` → ``MockConversationStore/conversationDocument(id:)``;
+///    - `GET /api/v2/analytics/conversations/{id}/details` → ``MockConversationStore/analyticsDocument(id:)``;
+///    - `GET /api/v2/analytics/conversations/details?id=a,b,c` → `{"conversations":[…]}`, the existing ones in the
+///      order asked (at most 100 ids, else `400`);
+///    - `GET /api/v2/conversations/{id}/recordingmetadata` →
+///      ``MockConversationStore/recordingMetadataDocument(id:)``;
+///    - `GET /api/v2/conversations/messages/{id}` → ``MockConversationStore/messagingDocument(id:messageCount:)``
+///      (`404` for voice conversations);
+///    - `POST /api/v2/conversations/messages/{id}/messages/bulk[?useNormalizedMessage=true]` with a JSON array of
+///      at most 1,000 message ids (else `400`) → `{"entities":[…]}` for those of the conversation, in the order asked;
+///    - `POST /api/v2/analytics/conversations/details/jobs` → `202 {"jobId"}`;
+///      `GET …/jobs/{jobId}` → `{"state","submissionDate"}` (`QUEUED`, then `PENDING` until
+///      ``MockServerConfiguration/jobDelay`` has passed, then `FULFILLED`);
+///      `GET …/jobs/{jobId}/results?cursor=&pageSize=` → `{"conversations":[…],"cursor"}` (no `cursor` on the last
+///      page; `400` before the job is fulfilled). The job finds
+///      ``MockConversationStore/conversations(inInterval:universeSize:missingPerMille:mediaType:divisionID:)``.
 ///
 /// Every response carries `Content-Type: application/json`, `Content-Length`, `Connection` (`keep-alive`, or
 /// `close` when the client asked for it), `ININ-Correlation-Id` and, for `/api/v2/` paths under a rate limit, the
@@ -98,8 +117,8 @@ public final class MockAPIServer: Sendable {
         descriptors.append(wake)
 
         let state = MockServerState(
-            rateLimit: configuration.rateLimit, externalLoad: configuration.externalLoadPerWindow,
-            startNanoseconds: MonotonicClock.nanoseconds())
+            rateLimit: configuration.rateLimit, tokenRateLimit: configuration.oauth?.tokenRateLimit,
+            externalLoad: configuration.externalLoadPerWindow, startNanoseconds: MonotonicClock.nanoseconds())
         let thread: pthread_t
         do {
             thread = try startThread {
@@ -126,6 +145,12 @@ public final class MockAPIServer: Sendable {
     /// other change starts fresh (a new window count, or a full bucket).
     public func updateRateLimit(_ limit: MockRateLimit?) {
         state.updateRateLimit(limit, now: MonotonicClock.nanoseconds())
+    }
+
+    /// Invalidates every access token issued so far, as if they had all expired: the next `/api/v2/` request with
+    /// one gets `401` and the client must fetch a new token. No effect without ``MockServerConfiguration/oauth``.
+    public func expireAllTokens() {
+        state.expireAllTokens()
     }
 
     /// Stops the event loop, closes the listening socket and every connection, and joins the loop thread.

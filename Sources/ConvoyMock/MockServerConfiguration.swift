@@ -1,4 +1,5 @@
-/// Everything that shapes a ``MockAPIServer``'s behaviour. All randomness derives from ``seed``.
+/// Everything that shapes a ``MockAPIServer``'s behaviour. All randomness derives from ``seed`` (except the opaque
+/// OAuth access tokens, which come from the system generator so they cannot be guessed).
 public struct MockServerConfiguration: Sendable {
     /// IPv4 address to bind; keep the loopback default outside experiments.
     public var host: String = "127.0.0.1"
@@ -14,12 +15,27 @@ public struct MockServerConfiguration: Sendable {
     public var faults: MockFaults = .none
     /// Share, in thousandths, of conversation ids that answer 404: exactly those with
     /// `MockConversationStore.exists(id, missingPerMille:) == false` (a stable hash of the id, not random).
+    /// Applies to every per-conversation endpoint and to analytics job results alike.
     public var missingPerMille: Int = 0
-    /// Seeds the SplitMix64 generator used for latency, faults and correlation ids.
+    /// Seeds the SplitMix64 generator used for latency, faults and correlation ids (and, separately, job ids).
     public var seed: UInt64 = 1
     /// Share (`0...1`) of the budget silently eaten by "another client on the same token": a fixed window starts
     /// each window with `floor(x · limit)` already used; a token bucket loses `x · refillPerSecond` tokens per second.
     public var externalLoadPerWindow: Double = 0
+    /// OAuth client credentials; `nil` (the default) requires no authentication and serves no token endpoint
+    /// (`/oauth/token` is then an unknown path). See ``MockOAuth``.
+    public var oauth: MockOAuth? = nil
+    /// Overrides how many messages every messaging conversation has on the messaging endpoints (clamped to
+    /// `0...1_000_000`); `nil` keeps each conversation's own deterministic count (see
+    /// ``MockConversationStore/messageIDs(conversationID:messageCount:)``).
+    public var messagesPerConversation: Int? = nil
+    /// How long an analytics job takes: a status poll reports `PENDING` (after the first poll's `QUEUED`) until this
+    /// much time has passed since submission, then `FULFILLED`; results answer `400` before that.
+    public var jobDelay: Duration = .milliseconds(500)
+    /// How many conversations exist for analytics jobs: the first `universeSize` ids of
+    /// `MockConversationStore.sampleIDs(count:seed: 42)` (clamped to `0...1_000_000`). See
+    /// ``MockConversationStore/conversations(inInterval:universeSize:missingPerMille:mediaType:divisionID:)``.
+    public var universeSize: Int = 2000
 
     /// Creates a configuration; every parameter has the default documented on its property.
     public init(
@@ -31,7 +47,11 @@ public struct MockServerConfiguration: Sendable {
         faults: MockFaults = .none,
         missingPerMille: Int = 0,
         seed: UInt64 = 1,
-        externalLoadPerWindow: Double = 0
+        externalLoadPerWindow: Double = 0,
+        oauth: MockOAuth? = nil,
+        messagesPerConversation: Int? = nil,
+        jobDelay: Duration = .milliseconds(500),
+        universeSize: Int = 2000
     ) {
         self.host = host
         self.port = port
@@ -42,5 +62,9 @@ public struct MockServerConfiguration: Sendable {
         self.missingPerMille = missingPerMille
         self.seed = seed
         self.externalLoadPerWindow = externalLoadPerWindow
+        self.oauth = oauth
+        self.messagesPerConversation = messagesPerConversation
+        self.jobDelay = jobDelay
+        self.universeSize = universeSize
     }
 }

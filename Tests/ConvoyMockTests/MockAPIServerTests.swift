@@ -59,7 +59,7 @@ struct MockAPIServerTests {
             #expect(bad.status == 400)
             #expect(try bad.jsonObject()["code"] as? String == "bad.request")
             for path in [
-                "/", "/api/v2/users/me", conversationPath(ids[0]) + "/recordingmetadata", "/api/v2/conversations/",
+                "/", "/api/v2/users/me", conversationPath(ids[0]) + "/wrapups", "/api/v2/conversations/",
             ] {
                 let other = try client.get(path)
                 #expect(other.status == 404, "\(path)")

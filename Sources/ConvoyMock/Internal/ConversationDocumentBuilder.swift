@@ -3,17 +3,47 @@ struct ConversationDocumentBuilder {
     private let id: String
     private var random: SplitMix64
 
-    init(id: String) {
-        self.id = id
-        random = SplitMix64(seed: StableHash.fnv1a64(id) ^ 0x6A09_E667_F3BC_C908)
+    /// The draws every document starts with, cheap to compute on their own (no participants are built).
+    struct Basics {
+        /// Voice (about 60 %) or messaging.
+        var isVoice: Bool
+        /// `startTime` in milliseconds since the Unix epoch: within the first 360 days of 2026.
+        var start: Int64
+        var legalHold: Bool
+        fileprivate var queue: Pools.Queue
+        /// The id of the conversation's only division (its queue's).
+        var divisionID: String { Pools.divisions[queue.division].id }
     }
 
-    mutating func build() -> JSONValue {
+    /// `id` must already be lowercased (as ``MockConversationStore`` passes it).
+    init(id: String) {
+        self.id = id
+        random = Self.generator(id: id)
+    }
+
+    /// The basics of the document of `id` (already lowercased), exactly as ``build()`` draws them.
+    static func basics(id: String) -> Basics {
+        var random = generator(id: id)
+        return drawBasics(&random)
+    }
+
+    private static func generator(id: String) -> SplitMix64 {
+        SplitMix64(seed: StableHash.fnv1a64(id) ^ 0x6A09_E667_F3BC_C908)
+    }
+
+    /// The first four draws of every document, in this order.
+    private static func drawBasics(_ random: inout SplitMix64) -> Basics {
         let isVoice = random.nextUnit() < 0.6
         // Start somewhere in the first 360 days of 2026, so every derived timestamp stays within 2026.
         let start = Pools.year2026Start + Int64(random.nextInt(360 * 86_400_000))
         let legalHold = random.chance(0.1)
         let queue = Pools.queues[random.nextInt(Pools.queues.count)]
+        return Basics(isVoice: isVoice, start: start, legalHold: legalHold, queue: queue)
+    }
+
+    mutating func build() -> JSONValue {
+        let basics = Self.drawBasics(&random)
+        let (isVoice, start, legalHold, queue) = (basics.isVoice, basics.start, basics.legalHold, basics.queue)
         let agent = Pools.users[random.nextInt(Pools.users.count)]
         let customerName = Pools.customerNames[random.nextInt(Pools.customerNames.count)]
         let (participants, end, transfers) =

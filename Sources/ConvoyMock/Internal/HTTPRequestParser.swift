@@ -7,6 +7,10 @@ struct HTTPRequest {
     /// with `Connection: keep-alive`.
     var keepAlive: Bool
     var body: [UInt8]
+    /// The `Authorization` header's value (spaces trimmed), if sent; the last one wins when repeated.
+    var authorization: String? = nil
+    /// The `Content-Type` header's value (spaces trimmed), if sent; the last one wins when repeated.
+    var contentType: String? = nil
 
     /// The target without its query string.
     var path: Substring {
@@ -57,6 +61,8 @@ enum HTTPRequestParser {
         var contentLength = 0
         var expectsContinue = false
         var connectionTokens: [Substring] = []
+        var authorization: String?
+        var contentType: String?
         for line in lines.dropFirst() where !line.isEmpty {
             guard let colon = line.firstIndex(of: ":") else {
                 return .invalid(status: 400, message: "Malformed header line")
@@ -75,6 +81,10 @@ enum HTTPRequestParser {
                 expectsContinue = value.lowercased() == "100-continue"
             case "connection":
                 connectionTokens += value.split(separator: ",").map { $0.trimmingSpaces() }
+            case "authorization":
+                authorization = String(value)
+            case "content-type":
+                contentType = String(value)
             default:
                 break
             }
@@ -91,7 +101,9 @@ enum HTTPRequestParser {
             method: String(parts[0]),
             target: String(parts[1]),
             keepAlive: isHTTP11 ? !wantsClose : (wantsKeepAlive && !wantsClose),
-            body: Array(buffer[bodyStart..<bodyStart + contentLength]))
+            body: Array(buffer[bodyStart..<bodyStart + contentLength]),
+            authorization: authorization,
+            contentType: contentType)
         return .request(request, consumed: bodyStart + contentLength - start)
     }
 

@@ -3,6 +3,8 @@
 enum JSONValue {
     case string(String)
     case int(Int)
+    /// Written in Swift's shortest round-tripping form (`4.12`, `3.0`); a non-finite value is written as `null`.
+    case double(Double)
     case bool(Bool)
     case null
     case array([JSONValue])
@@ -31,6 +33,8 @@ enum JSONValue {
             Self.writeString(text, into: &output)
         case .int(let number):
             output.append(contentsOf: String(number).utf8)
+        case .double(let number):
+            output.append(contentsOf: (number.isFinite ? String(number) : "null").utf8)
         case .bool(let flag):
             output.append(contentsOf: (flag ? "true" : "false").utf8)
         case .null:
@@ -105,6 +109,38 @@ enum JSONValue {
             }
         }
         output.append(UInt8(ascii: "\""))
+    }
+}
+
+extension JSONValue {
+    /// The value of member `key` when this is an object that has it (the first one, should a key repeat).
+    subscript(key: String) -> JSONValue? {
+        guard case .object(let members) = self else { return nil }
+        return members.first { $0.key == key }?.value
+    }
+
+    /// The text when this is a string.
+    var stringValue: String? {
+        guard case .string(let text) = self else { return nil }
+        return text
+    }
+
+    /// The number when this is an integer.
+    var intValue: Int? {
+        guard case .int(let number) = self else { return nil }
+        return number
+    }
+
+    /// The flag when this is a boolean.
+    var boolValue: Bool? {
+        guard case .bool(let flag) = self else { return nil }
+        return flag
+    }
+
+    /// The elements when this is an array.
+    var arrayValue: [JSONValue]? {
+        guard case .array(let elements) = self else { return nil }
+        return elements
     }
 }
 

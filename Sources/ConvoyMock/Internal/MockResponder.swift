@@ -18,117 +18,173 @@ struct PlannedResponse {
     var delayNanoseconds: Int64
 }
 
-/// Turns requests into responses: rate limiting first, then faults, then routing. Lives on the event-loop thread.
+/// Turns requests into responses: rate limiting first, then authentication, then faults, then routing. Lives on the
+/// event-loop thread, so its own state (document cache, analytics jobs) needs no lock; what callers of
+/// ``MockAPIServer`` can see or change lives in ``MockServerState``.
+///
+/// The endpoints themselves are in the extensions `MockResponder+Conversations`, `MockResponder+AnalyticsJobs` and
+/// `MockResponder+OAuth`.
 struct MockResponder {
-    private static let conversationsPrefix = "/api/v2/conversations/"
-    private static let maximumCachedDocuments = 8192
+    /// A status and a compact JSON body.
+    struct Reply {
+        var status: Int
+        var body: [UInt8]
+    }
 
-    private let configuration: MockServerConfiguration
-    private let state: MockServerState
-    private var random: SplitMix64
+    /// A Genesys-style error an endpoint answers with: `{"message","code","status","contextId",…}`.
+    struct EndpointError: Error {
+        var status: Int
+        var code: String
+        var message: String
+
+        static func badRequest(_ message: String) -> EndpointError {
+            EndpointError(status: 400, code: "bad.request", message: message)
+        }
+
+        static func notFound(_ message: String) -> EndpointError {
+            EndpointError(status: 404, code: "not.found", message: message)
+        }
+    }
+
+    static let maximumCachedDocuments = 8192
+
+    let configuration: MockServerConfiguration
+    let state: MockServerState
+    var random: SplitMix64
     /// Compact documents by lowercase id; documents are deterministic, so caching only saves work.
-    private var documentCache: [String: [UInt8]] = [:]
+    var documentCache: [String: [UInt8]] = [:]
+    var jobs: AnalyticsJobStore
+    /// Built on the first job submission.
+    var universe: ConversationUniverse?
 
     init(configuration: MockServerConfiguration, state: MockServerState) {
         self.configuration = configuration
         self.state = state
         random = SplitMix64(seed: configuration.seed)
+        jobs = AnalyticsJobStore(seed: configuration.seed, delay: configuration.jobDelay)
     }
 
     /// Decides the response to `request`, which arrived at monotonic instant `now`.
+    ///
+    /// Order: count the request and offer it to its rate limit (`/api/v2/` → the API's, `/oauth/token` → the token
+    /// endpoint's) → `429`; for `/api/v2/` with OAuth configured, check the bearer token → `401`; faults (never on
+    /// the token endpoint); then the route's handler.
     mutating func respond(to request: HTTPRequest, now: UInt64) -> PlannedResponse {
         let path = request.path
-        var segment: Substring?
-        if path.hasPrefix(Self.conversationsPrefix) {
-            let rest = path.dropFirst(Self.conversationsPrefix.count)
-            if !rest.isEmpty, !rest.contains("/") { segment = rest }
+        var route = MockRoute(path: path)
+        if route == .token, configuration.oauth == nil { route = .unknown }
+        let isAPI = path.hasPrefix("/api/v2/")
+        var conversationID: String?
+        if case .conversation(let segment) = route, UUIDFormatter.isUUID(segment) {
+            conversationID = segment.lowercased()
         }
-        let conversationID = segment.flatMap { UUIDFormatter.isUUID($0) ? $0.lowercased() : nil }
+        let limiter: RateLimiter = isAPI ? .api : route == .token ? .token : .unlimited
         let decision = state.arrive(
-            conversationID: conversationID, rateLimited: path.hasPrefix("/api/v2/"), now: now)
+            conversationID: conversationID, route: route.counterName, limiter: limiter, now: now)
 
         let correlationID = random.uuidString()
         var headers: [(name: String, value: String)] = [("ININ-Correlation-Id", correlationID)]
-        if let decision {
+        if let decision, limiter == .api {
             headers += configuration.headerFamily.budgetHeaders(
                 for: decision.snapshot, wallClockSeconds: MonotonicClock.wallClockSeconds())
         }
         let delay = configuration.latency.sampleNanoseconds(using: &random)
+        func planned(_ reply: Reply) -> PlannedResponse {
+            PlannedResponse(
+                status: reply.status,
+                bytes: Self.serialize(
+                    status: reply.status, headers: headers, body: reply.body, keepAlive: request.keepAlive),
+                disposition: .send(keepAlive: request.keepAlive), delayNanoseconds: delay)
+        }
 
         if let decision, !decision.admitted {
             headers.append(("Retry-After", String(decision.retryAfterSeconds)))
-            let body = Self.errorBody(
-                message:
-                    "Rate limit exceeded the maximum. Retry the request in [\(decision.retryAfterSeconds)] seconds",
-                code: "too.many.requests.retry.after", status: 429, contextID: correlationID)
-            return PlannedResponse(
-                status: 429,
-                bytes: Self.serialize(status: 429, headers: headers, body: body, keepAlive: request.keepAlive),
-                disposition: .send(keepAlive: request.keepAlive), delayNanoseconds: delay)
+            return planned(
+                Self.failure(
+                    EndpointError(
+                        status: 429, code: "too.many.requests.retry.after",
+                        message:
+                            "Rate limit exceeded the maximum. Retry the request in [\(decision.retryAfterSeconds)] seconds"
+                    ), contextID: correlationID))
         }
+        if isAPI, configuration.oauth != nil {
+            let token = Self.bearerToken(request.authorization)
+            if !state.authorize(token: token, now: now) {
+                let message =
+                    token == nil
+                    ? "No authentication bearer token specified in authorization header." : "Invalid login credentials."
+                return planned(
+                    Self.failure(
+                        EndpointError(status: 401, code: "authentication.required", message: message),
+                        contextID: correlationID))
+            }
+        }
+        if route == .token { return planned(tokenReply(to: request, now: now, contextID: correlationID)) }
 
         let faults = configuration.faults
         if random.chance(faults.resetRate) {
             return PlannedResponse(status: nil, bytes: [], disposition: .reset, delayNanoseconds: delay)
         }
 
-        let status: Int
-        let body: [UInt8]
+        let reply: Reply
         if random.chance(faults.serverErrorRate) {
-            status = [500, 502, 503][random.nextInt(3)]
+            let status = [500, 502, 503][random.nextInt(3)]
             let (message, code) =
                 switch status {
                 case 500: ("The server encountered an unexpected error", "internal.server.error")
                 case 502: ("The upstream service returned an invalid response", "bad.gateway")
                 default: ("The service is currently unavailable", "service.unavailable")
                 }
-            body = Self.errorBody(message: message, code: code, status: status, contextID: correlationID)
-        } else if let segment {
-            if request.method != "GET" {
-                status = 405
-                body = Self.errorBody(
-                    message: "Method \(request.method) is not allowed on this resource", code: "method.not.allowed",
-                    status: status, contextID: correlationID)
-            } else if let conversationID {
-                if MockConversationStore.exists(conversationID, missingPerMille: configuration.missingPerMille) {
-                    status = 200
-                    body =
-                        random.chance(faults.prettyPrintRate)
-                        ? MockConversationStore.documentBytes(id: conversationID, pretty: true)
-                        : document(id: conversationID)
-                } else {
-                    status = 404
-                    body = Self.errorBody(
-                        message: "Unable to find a conversation with ID '\(conversationID)'", code: "not.found",
-                        status: status, contextID: correlationID)
-                }
-            } else {
-                status = 400
-                body = Self.errorBody(
-                    message: "The conversation ID '\(segment)' is not a valid UUID", code: "bad.request",
-                    status: status, contextID: correlationID)
-            }
+            reply = Self.failure(EndpointError(status: status, code: code, message: message), contextID: correlationID)
         } else {
-            status = 404
-            body = Self.errorBody(
-                message: "No resource matches the path '\(path)'", code: "not.found", status: status,
-                contextID: correlationID)
+            do throws(EndpointError) {
+                reply = try dispatch(route, request: request, now: now)
+            } catch {
+                reply = Self.failure(error, contextID: correlationID)
+            }
         }
 
-        let bytes = Self.serialize(status: status, headers: headers, body: body, keepAlive: request.keepAlive)
+        let response = planned(reply)
         if random.chance(faults.truncateRate) {
-            let headLength = bytes.count - body.count
+            let headLength = response.bytes.count - reply.body.count
             return PlannedResponse(
-                status: status, bytes: bytes, disposition: .truncate(byteCount: headLength + body.count / 2),
-                delayNanoseconds: delay)
+                status: reply.status, bytes: response.bytes,
+                disposition: .truncate(byteCount: headLength + reply.body.count / 2), delayNanoseconds: delay)
         }
-        return PlannedResponse(
-            status: status, bytes: bytes, disposition: .send(keepAlive: request.keepAlive), delayNanoseconds: delay)
+        return response
+    }
+
+    /// Dispatches an admitted, authenticated, fault-free request to its endpoint.
+    private mutating func dispatch(
+        _ route: MockRoute, request: HTTPRequest, now: UInt64
+    ) throws(EndpointError)
+        -> Reply
+    {
+        if route == .unknown {
+            throw .notFound("No resource matches the path '\(request.path)'")
+        }
+        guard request.method == route.method else {
+            throw EndpointError(
+                status: 405, code: "method.not.allowed",
+                message: "Method \(request.method) is not allowed on this resource")
+        }
+        switch route {
+        case .conversation(let segment): return try conversation(segment)
+        case .analytics(let segment): return try analytics(segment)
+        case .analyticsBatch: return try analyticsBatch(target: request.target)
+        case .recordingMetadata(let segment): return try recordingMetadata(segment)
+        case .messagingConversation(let segment): return try messagingConversation(segment)
+        case .messagesBulk(let segment): return try messagesBulk(segment, request: request)
+        case .jobsSubmit: return try submitJob(body: request.body, now: now)
+        case .jobStatus(let segment): return try jobStatus(segment, now: now)
+        case .jobResults(let segment): return try jobResults(segment, target: request.target, now: now)
+        case .token, .unknown: preconditionFailure("handled before routing")
+        }
     }
 
     /// The answer to bytes that are not an acceptable HTTP request: an error, then the connection closes.
     mutating func respondToInvalidRequest(status: Int, message: String) -> PlannedResponse {
-        _ = state.arrive(conversationID: nil, rateLimited: false, now: 0)
+        _ = state.arrive(conversationID: nil, limiter: .unlimited, now: 0)
         let correlationID = random.uuidString()
         let code = status == 400 ? "bad.request" : status == 413 ? "request.entity.too.large" : "invalid.request"
         let body = Self.errorBody(message: message, code: code, status: status, contextID: correlationID)
@@ -139,12 +195,10 @@ struct MockResponder {
             disposition: .send(keepAlive: false), delayNanoseconds: 0)
     }
 
-    private mutating func document(id: String) -> [UInt8] {
-        if let cached = documentCache[id] { return cached }
-        let bytes = MockConversationStore.documentBytes(id: id, pretty: false)
-        if documentCache.count >= Self.maximumCachedDocuments { documentCache.removeAll(keepingCapacity: true) }
-        documentCache[id] = bytes
-        return bytes
+    static func failure(_ error: EndpointError, contextID: String) -> Reply {
+        Reply(
+            status: error.status,
+            body: errorBody(message: error.message, code: error.code, status: error.status, contextID: contextID))
     }
 
     /// Genesys's error shape: `{"message","code","status","contextId","details":[],"errors":[]}`, compact.
@@ -180,7 +234,9 @@ struct MockResponder {
     static func reasonPhrase(_ status: Int) -> String {
         switch status {
         case 200: "OK"
+        case 202: "Accepted"
         case 400: "Bad Request"
+        case 401: "Unauthorized"
         case 404: "Not Found"
         case 405: "Method Not Allowed"
         case 413: "Content Too Large"

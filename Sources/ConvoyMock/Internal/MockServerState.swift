@@ -1,24 +1,41 @@
 import Synchronization
 
-/// The state shared between the event-loop thread and callers of ``MockAPIServer``: counters and the rate limiter.
-/// Everything lives behind one `Mutex`; the loop takes it about twice per request (arrival and send), uncontended
-/// except while a caller reads counters or changes the limit.
+/// Which budget a request is offered to on arrival.
+enum RateLimiter {
+    /// Not limited (non-API paths, or no token endpoint).
+    case unlimited
+    /// The API's limit (``MockServerConfiguration/rateLimit``), shared by every `/api/v2/` route.
+    case api
+    /// The token endpoint's own limit (``MockOAuth/tokenRateLimit``).
+    case token
+}
+
+/// The state shared between the event-loop thread and callers of ``MockAPIServer``: counters, the rate limiters and
+/// the issued OAuth tokens. Everything lives behind one `Mutex`; the loop takes it about twice per request (arrival
+/// and send), uncontended except while a caller reads counters, changes the limit or expires tokens.
 final class MockServerState: Sendable {
     private struct Guarded {
         var budget: RateLimitBudget?
+        var tokenBudget: RateLimitBudget?
+        /// Issued access tokens and their expiry in nanoseconds since the server started.
+        var tokens: [String: Int64] = [:]
         var counters = MockCounters()
     }
 
-    /// The server's start instant on `CLOCK_MONOTONIC`; rate-limit windows are measured from here.
+    /// The server's start instant on `CLOCK_MONOTONIC`; rate-limit windows and token lifetimes are measured from here.
     let startNanoseconds: UInt64
     private let externalLoad: Double
     private let guarded: Mutex<Guarded>
 
-    init(rateLimit: MockRateLimit?, externalLoad: Double, startNanoseconds: UInt64) {
+    init(
+        rateLimit: MockRateLimit?, tokenRateLimit: MockRateLimit? = nil, externalLoad: Double, startNanoseconds: UInt64
+    ) {
         self.startNanoseconds = startNanoseconds
         self.externalLoad = externalLoad
         guarded = Mutex(
-            Guarded(budget: rateLimit.map { RateLimitBudget(limit: $0, externalLoad: externalLoad, now: 0) }))
+            Guarded(
+                budget: rateLimit.map { RateLimitBudget(limit: $0, externalLoad: externalLoad, now: 0) },
+                tokenBudget: tokenRateLimit.map { RateLimitBudget(limit: $0, externalLoad: 0, now: 0) }))
     }
 
     /// Nanoseconds since the server started for a monotonic reading `now`.
@@ -26,15 +43,27 @@ final class MockServerState: Sendable {
         Int64(bitPattern: now &- startNanoseconds)
     }
 
-    /// Records one parsed request (and a hit for `conversationID`, if any) and, when `rateLimited`, offers it to the
-    /// budget at monotonic instant `now`. Returns `nil` when no limit applies.
-    func arrive(conversationID: String?, rateLimited: Bool, now: UInt64) -> RateLimitDecision? {
+    /// Records one parsed request (a hit for `conversationID` and a count for `route`, if any) and offers it to the
+    /// `limiter`'s budget at monotonic instant `now`. Returns `nil` when no limit applies.
+    func arrive(
+        conversationID: String?, route: String? = nil, limiter: RateLimiter, now: UInt64
+    )
+        -> RateLimitDecision?
+    {
         let elapsed = elapsed(now)
         return guarded.withLock { state in
             state.counters.requests += 1
             if let conversationID { state.counters.hitsByID[conversationID, default: 0] += 1 }
-            guard rateLimited else { return nil }
-            return state.budget?.admit(now: elapsed)
+            if let route { state.counters.requestsByPath[route, default: 0] += 1 }
+            switch limiter {
+            case .unlimited:
+                return nil
+            case .api:
+                return state.budget?.admit(now: elapsed)
+            case .token:
+                state.counters.tokenRequests += 1
+                return state.tokenBudget?.admit(now: elapsed)
+            }
         }
     }
 
@@ -68,5 +97,35 @@ final class MockServerState: Sendable {
                 state.budget = RateLimitBudget(limit: limit, externalLoad: externalLoad, now: elapsed)
             }
         }
+    }
+
+    // MARK: OAuth tokens
+
+    /// Registers `token`, issued at monotonic instant `now`, as valid for `lifetime`, and counts it. Tokens that have
+    /// expired are forgotten at the same time.
+    func issue(token: String, lifetime: Duration, now: UInt64) {
+        let elapsed = elapsed(now)
+        let (expiry, overflow) = elapsed.addingReportingOverflow(lifetime.clampedNanoseconds)
+        guarded.withLock { state in
+            state.tokens = state.tokens.filter { $0.value > elapsed }
+            state.tokens[token] = overflow ? Int64.max : expiry
+            state.counters.tokensIssued += 1
+        }
+    }
+
+    /// Whether `token` was issued by this server and is still valid at monotonic instant `now`; a `false` answer is
+    /// counted as ``MockCounters/unauthorized``.
+    func authorize(token: Substring?, now: UInt64) -> Bool {
+        let elapsed = elapsed(now)
+        return guarded.withLock { state in
+            let valid = token.flatMap { state.tokens[String($0)] }.map { elapsed < $0 } ?? false
+            if !valid { state.counters.unauthorized += 1 }
+            return valid
+        }
+    }
+
+    /// Makes every token issued so far invalid.
+    func expireAllTokens() {
+        guarded.withLock { $0.tokens.removeAll() }
     }
 }

@@ -21,6 +21,14 @@ struct LoopbackResponse {
 
     var bodyText: String { String(decoding: body, as: UTF8.self) }
 
+    /// The body parsed as a JSON array.
+    func jsonArray() throws -> [Any] {
+        guard let array = try JSONSerialization.jsonObject(with: Data(body)) as? [Any] else {
+            throw LoopbackClientError(description: "body is not a JSON array: \(bodyText)")
+        }
+        return array
+    }
+
     /// The body parsed as a JSON object.
     func jsonObject() throws -> [String: Any] {
         guard let object = try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
@@ -80,6 +88,23 @@ final class LoopbackClient {
         var text = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         for (name, value) in headers.sorted(by: { $0.key < $1.key }) { text += "\(name): \(value)\r\n" }
         return text + "\r\n"
+    }
+
+    /// The request text of `method` with `headers` and `body` (a `Host` header is always added, and a
+    /// `Content-Length` one when there is a body).
+    static func requestText(
+        _ method: String, _ path: String, headers: [String: String] = [:], body: String? = nil
+    ) -> String {
+        var text = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) { text += "\(name): \(value)\r\n" }
+        if let body { text += "Content-Length: \(body.utf8.count)\r\n" }
+        return text + "\r\n" + (body ?? "")
+    }
+
+    /// Sends a `POST` with `body` and reads its response.
+    func post(_ path: String, headers: [String: String] = [:], body: String) throws -> LoopbackResponse {
+        try send(Self.requestText("POST", path, headers: headers, body: body))
+        return try readResponse()
     }
 
     /// Sends a `GET` and reads its response.

@@ -1,4 +1,5 @@
 import ConvoyMock
+import Foundation
 
 /// Starts a server for the duration of `body` and always shuts it down.
 @discardableResult
@@ -15,4 +16,29 @@ func withServer<T>(
 /// The conversation path of `id`.
 func conversationPath(_ id: String) -> String {
     "/api/v2/conversations/\(id)"
+}
+
+/// `Basic base64(id:secret)`.
+func basicAuthorization(_ id: String, _ secret: String) -> String {
+    "Basic " + Data("\(id):\(secret)".utf8).base64EncodedString()
+}
+
+/// The headers of a well-formed client-credentials token request.
+func tokenRequestHeaders(_ id: String, _ secret: String) -> [String: String] {
+    ["Authorization": basicAuthorization(id, secret), "Content-Type": "application/x-www-form-urlencoded"]
+}
+
+/// Fetches an access token from the server's token endpoint.
+func fetchToken(_ client: LoopbackClient, id: String, secret: String) throws -> String {
+    let response = try client.post(
+        "/oauth/token", headers: tokenRequestHeaders(id, secret), body: "grant_type=client_credentials")
+    guard response.status == 200, let token = try response.jsonObject()["access_token"] as? String else {
+        throw LoopbackClientError(description: "token request failed: \(response.status) \(response.bodyText)")
+    }
+    return token
+}
+
+/// `Authorization: Bearer TOKEN`.
+func bearer(_ token: String) -> [String: String] {
+    ["Authorization": "Bearer \(token)"]
 }

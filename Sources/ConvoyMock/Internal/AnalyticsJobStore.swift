@@ -1,0 +1,103 @@
+/// The analytics jobs of one server. Lives on the event-loop thread (inside ``MockResponder``), so it needs no lock.
+///
+/// A job fixes its result list at submission. Its state is a function of time and polls: the first status poll
+/// answers `QUEUED`; later polls answer `PENDING` until `delay` has passed since submission, then `FULFILLED`.
+/// Results are served once `delay` has passed (whatever was polled). A cursor is an opaque encoding of the job id
+/// and an offset into the result list, so the same cursor always yields the same page (for the same page size), and a
+/// client may resume from any cursor it saved.
+struct AnalyticsJobStore {
+    /// Job states reported by the status endpoint.
+    enum State: String {
+        case queued = "QUEUED"
+        case pending = "PENDING"
+        case fulfilled = "FULFILLED"
+    }
+
+    /// Why a results request was refused.
+    enum ResultsError: Error {
+        case unknownJob
+        case notFulfilled(State)
+        case invalidCursor
+    }
+
+    private struct Job {
+        /// Monotonic nanoseconds at submission.
+        var submitted: UInt64
+        /// ISO-8601 wall-clock submission time.
+        var submissionDate: String
+        var polls = 0
+        var conversationIDs: [String]
+    }
+
+    private var jobs: [String: Job] = [:]
+    private var identifiers: SplitMix64
+    private let delayNanoseconds: UInt64
+
+    init(seed: UInt64, delay: Duration) {
+        identifiers = SplitMix64(seed: seed ^ 0x9B05_688C_2B3E_6C1F)
+        delayNanoseconds = UInt64(delay.clampedNanoseconds)
+    }
+
+    /// Registers a job over `conversationIDs`, submitted at monotonic instant `now`; returns its id.
+    mutating func submit(conversationIDs: [String], now: UInt64, submissionDate: String) -> String {
+        var id = identifiers.uuidString()
+        while jobs[id] != nil { id = identifiers.uuidString() }
+        jobs[id] = Job(submitted: now, submissionDate: submissionDate, conversationIDs: conversationIDs)
+        return id
+    }
+
+    /// The state of job `id` at `now` (counting this poll) and its submission date; `nil` for an unknown job.
+    mutating func poll(_ id: String, now: UInt64) -> (state: State, submissionDate: String)? {
+        guard var job = jobs[id] else { return nil }
+        job.polls += 1
+        jobs[id] = job
+        let state: State
+        if job.polls == 1 {
+            state = .queued
+        } else {
+            state = isDone(job, now: now) ? .fulfilled : .pending
+        }
+        return (state, job.submissionDate)
+    }
+
+    /// Up to `pageSize` ids of job `id` from `cursor` (the start when `nil`), and the cursor of the next page (`nil`
+    /// on the last page).
+    func page(
+        _ id: String, cursor: String?, pageSize: Int, now: UInt64
+    ) throws(ResultsError)
+        -> (ids: ArraySlice<String>, next: String?)
+    {
+        guard let job = jobs[id] else { throw .unknownJob }
+        guard isDone(job, now: now) else { throw .notFulfilled(job.polls == 0 ? .queued : .pending) }
+        var offset = 0
+        if let cursor {
+            guard let decoded = Self.offset(of: cursor, job: id), decoded <= job.conversationIDs.count else {
+                throw .invalidCursor
+            }
+            offset = decoded
+        }
+        let end = min(job.conversationIDs.count, offset + pageSize)
+        let next = end < job.conversationIDs.count ? Self.cursor(job: id, offset: end) : nil
+        return (job.conversationIDs[offset..<end], next)
+    }
+
+    private func isDone(_ job: Job, now: UInt64) -> Bool {
+        now &- job.submitted >= delayNanoseconds
+    }
+
+    // MARK: Cursors
+
+    /// `base64url("JOB_ID:OFFSET")` without padding.
+    static func cursor(job: String, offset: Int) -> String {
+        Base64URL.encode(Array("\(job):\(offset)".utf8))
+    }
+
+    /// The offset encoded in `cursor`, if it is a cursor of `job`.
+    static func offset(of cursor: String, job: String) -> Int? {
+        guard let bytes = Base64URL.decode(cursor), let text = String(validating: bytes, as: UTF8.self),
+            let colon = text.lastIndex(of: ":"), text[..<colon] == job,
+            let offset = Int(text[text.index(after: colon)...]), offset >= 0
+        else { return nil }
+        return offset
+    }
+}

@@ -1,0 +1,55 @@
+/// The conversations analytics jobs can find: the first `size` ids of `MockConversationStore.sampleIDs(count:seed:)`
+/// with seed 42, each at the `startTime` of its conversation document, sorted by start time, then id.
+///
+/// Only the cheap first draws of each document are computed (``ConversationDocumentBuilder/basics(id:)``), so a
+/// universe of 2,000 builds in well under a millisecond per hundred ids.
+struct ConversationUniverse {
+    /// The seed of the universe's ids, the default of `sampleIDs(count:seed:)`.
+    static let seed: UInt64 = 42
+    /// Largest accepted size.
+    static let maximumSize = 1_000_000
+
+    /// What a job's filters can look at.
+    struct Entry {
+        var id: String
+        /// Milliseconds since the Unix epoch.
+        var start: Int64
+        /// `voice` or `message`.
+        var mediaType: String
+        var divisionID: String
+    }
+
+    /// Sorted by `start`, then `id`.
+    let entries: [Entry]
+
+    init(size: Int) {
+        let ids = MockConversationStore.sampleIDs(count: min(max(size, 0), Self.maximumSize), seed: Self.seed)
+        entries = ids.map { id in
+            let basics = ConversationDocumentBuilder.basics(id: id)
+            return Entry(
+                id: id, start: basics.start, mediaType: basics.isVoice ? "voice" : "message",
+                divisionID: basics.divisionID)
+        }
+        .sorted { ($0.start, $0.id) < ($1.start, $1.id) }
+    }
+
+    /// The ids whose start lies in `interval` (milliseconds, half-open), that exist under `missingPerMille` and that
+    /// `filter` accepts, in universe order.
+    func conversations(in interval: Range<Int64>, missingPerMille: Int, where filter: (Entry) -> Bool) -> [String] {
+        // Binary search for the first entry at or after the interval's start.
+        var low = 0
+        var high = entries.count
+        while low < high {
+            let middle = (low + high) / 2
+            if entries[middle].start < interval.lowerBound { low = middle + 1 } else { high = middle }
+        }
+        var ids: [String] = []
+        for entry in entries[low...] {
+            guard entry.start < interval.upperBound else { break }
+            if MockConversationStore.exists(entry.id, missingPerMille: missingPerMille), filter(entry) {
+                ids.append(entry.id)
+            }
+        }
+        return ids
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+
+/// Asynchronous analytics jobs: submit, poll, page through results.
+extension MockResponder {
+    /// Page size of job results when none is asked for.
+    static let defaultJobPageSize = 100
+    /// Largest page size of job results.
+    static let maximumJobPageSize = 1000
+
+    /// `POST /api/v2/analytics/conversations/details/jobs` with `{"interval":"START/END", "segmentFilters"?,
+    /// "conversationFilters"?}` (see ``AnalyticsJobFilter``) → `202 {"jobId":"…"}`. The job finds the universe's
+    /// conversations starting in `[START, END)` that exist and pass the filters, fixed at submission. A body that is
+    /// not a JSON object, a missing or malformed interval, an empty interval or an unsupported filter → `400`.
+    mutating func submitJob(body: [UInt8], now: UInt64) throws(EndpointError) -> Reply {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
+            throw .badRequest("The request body must be a JSON object")
+        }
+        guard let interval = object["interval"] as? String else { throw .badRequest("interval is required") }
+        let bounds = interval.split(separator: "/", omittingEmptySubsequences: false)
+        guard bounds.count == 2, let start = ISOTimestamp.milliseconds(bounds[0]),
+            let end = ISOTimestamp.milliseconds(bounds[1])
+        else { throw .badRequest("interval '\(interval)' is not START/END in ISO-8601") }
+        guard start < end else { throw .badRequest("interval '\(interval)' is empty") }
+        let filter: AnalyticsJobFilter
+        do throws(AnalyticsJobFilter.Invalid) {
+            filter = try AnalyticsJobFilter(body: object)
+        } catch {
+            throw .badRequest(error.message)
+        }
+        if universe == nil { universe = ConversationUniverse(size: configuration.universeSize) }
+        let ids = universe!.conversations(
+            in: start..<end, missingPerMille: configuration.missingPerMille, where: filter.matches)
+        let submitted = ConversationDocumentBuilder.timestamp(
+            Int64((MonotonicClock.wallClockSeconds() * 1000).rounded(.down)))
+        let jobID = jobs.submit(conversationIDs: ids, now: now, submissionDate: submitted)
+        return Reply(status: 202, body: JSONValue.object([("jobId", .string(jobID))]).compactBytes())
+    }
+
+    /// `GET /api/v2/analytics/conversations/details/jobs/{jobId}` → `{"state":…,"submissionDate":…}`; `404` for an
+    /// unknown job.
+    mutating func jobStatus(_ segment: Substring, now: UInt64) throws(EndpointError) -> Reply {
+        guard let polled = jobs.poll(segment.lowercased(), now: now) else {
+            throw .notFound("Unable to find an analytics job with ID '\(segment)'")
+        }
+        return Reply(
+            status: 200,
+            body: JSONValue.object([
+                ("state", .string(polled.state.rawValue)), ("submissionDate", .string(polled.submissionDate)),
+            ]).compactBytes())
+    }
+
+    /// `GET /api/v2/analytics/conversations/details/jobs/{jobId}/results[?cursor=C][&pageSize=N]` →
+    /// `{"conversations":[…],"cursor":"…"}`, without `cursor` on the last page. `N` defaults to
+    /// ``defaultJobPageSize`` and must be in `1...maximumJobPageSize`. `404` for an unknown job; `400` before the job
+    /// is fulfilled, for a bad page size or for a cursor this job did not hand out.
+    func jobResults(_ segment: Substring, target: String, now: UInt64) throws(EndpointError) -> Reply {
+        let parameters = QueryString.parameters(ofTarget: target)
+        var pageSize = Self.defaultJobPageSize
+        if let text = QueryString.value("pageSize", in: parameters) {
+            guard let size = Int(text), (1...Self.maximumJobPageSize).contains(size) else {
+                throw .badRequest("pageSize must be an integer from 1 to \(Self.maximumJobPageSize)")
+            }
+            pageSize = size
+        }
+        let cursor = QueryString.value("cursor", in: parameters)
+        let jobID = segment.lowercased()
+        let page: (ids: ArraySlice<String>, next: String?)
+        do throws(AnalyticsJobStore.ResultsError) {
+            page = try jobs.page(jobID, cursor: cursor, pageSize: pageSize, now: now)
+        } catch {
+            switch error {
+            case .unknownJob:
+                throw .notFound("Unable to find an analytics job with ID '\(segment)'")
+            case .notFulfilled(let state):
+                throw .badRequest("The results of job '\(jobID)' are not available yet (state \(state.rawValue))")
+            case .invalidCursor:
+                throw .badRequest("The cursor '\(cursor ?? "")' is not valid for job '\(jobID)'")
+            }
+        }
+        var members: [(key: String, value: JSONValue)] = [
+            ("conversations", .array(page.ids.map { AnalyticsDocumentBuilder.jobEntry(ConversationFacts(id: $0)) }))
+        ]
+        if let next = page.next { members.append(("cursor", .string(next))) }
+        return Reply(status: 200, body: JSONValue.object(members).compactBytes())
+    }
+}

@@ -1,0 +1,253 @@
+import ConvoyMock
+import Foundation
+import Testing
+
+@Suite("MockAPIServer: analytics details jobs")
+struct MockAnalyticsJobsTests {
+    private static let jobsPath = "/api/v2/analytics/conversations/details/jobs"
+
+    /// `2026-MM-DDT00:00:00Z` as a `Date`.
+    private static func day(_ month: Int, _ day: Int) -> Date {
+        var components = DateComponents(year: 2026, month: month, day: day)
+        components.timeZone = TimeZone(identifier: "UTC")
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar.date(from: components)!
+    }
+
+    /// ISO-8601 with milliseconds, as Genesys intervals are written.
+    private static func iso(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+
+    /// A job body over `interval` with optional extra members (already JSON).
+    private static func body(_ interval: Range<Date>, _ extra: String = "") -> String {
+        #"{"interval":""# + iso(interval.lowerBound) + "/" + iso(interval.upperBound) + #"""#
+            + (extra.isEmpty ? "" : "," + extra) + "}"
+    }
+
+    /// Submits a job and returns its id.
+    private static func submit(_ client: LoopbackClient, _ body: String) throws -> String {
+        let response = try client.post(jobsPath, body: body)
+        guard response.status == 202, let jobID = try response.jsonObject()["jobId"] as? String else {
+            throw LoopbackClientError(description: "submit failed: \(response.status) \(response.bodyText)")
+        }
+        return jobID
+    }
+
+    /// Pages through a fulfilled job's results; returns the ids and the raw pages.
+    private static func allResults(
+        _ client: LoopbackClient, job: String, pageSize: Int
+    )
+        throws -> (ids: [String], cursors: [String])
+    {
+        var ids: [String] = []
+        var cursors: [String] = []
+        var cursor: String?
+        repeat {
+            var path = "\(jobsPath)/\(job)/results?pageSize=\(pageSize)"
+            if let cursor { path += "&cursor=\(cursor)" }
+            let response = try client.get(path)
+            guard response.status == 200 else {
+                throw LoopbackClientError(description: "results: \(response.status) \(response.bodyText)")
+            }
+            let object = try response.jsonObject()
+            let page = object["conversations"] as? [[String: Any]] ?? []
+            #expect(page.count <= pageSize)
+            ids += page.compactMap { $0["conversationId"] as? String }
+            cursor = object["cursor"] as? String
+            if let cursor {
+                #expect(page.count == pageSize)
+                cursors.append(cursor)
+            }
+        } while cursor != nil
+        return (ids, cursors)
+    }
+
+    @Test("lifecycle: 202 jobId, QUEUED on the first poll, PENDING until jobDelay, then FULFILLED; 400/404")
+    func lifecycle() throws {
+        try withServer(MockServerConfiguration(jobDelay: .milliseconds(600))) { server in
+            let client = try LoopbackClient(port: server.port)
+            let submitted = try client.post(Self.jobsPath, body: Self.body(Self.day(3, 1)..<Self.day(4, 1)))
+            #expect(submitted.status == 202)
+            let job = try #require(try submitted.jsonObject()["jobId"] as? String)
+            #expect(UUID(uuidString: job) != nil)
+
+            let early = try client.get("\(Self.jobsPath)/\(job)/results")
+            #expect(early.status == 400)
+            #expect(try early.jsonObject()["code"] as? String == "bad.request")
+            let first = try client.get("\(Self.jobsPath)/\(job)")
+            #expect(first.status == 200)
+            #expect(try first.jsonObject()["state"] as? String == "QUEUED")
+            let submissionDate = try #require(try first.jsonObject()["submissionDate"] as? String)
+            #expect(submissionDate.hasSuffix("Z") && submissionDate.count == 24)
+            #expect(try client.get("\(Self.jobsPath)/\(job)").jsonObject()["state"] as? String == "PENDING")
+            Thread.sleep(forTimeInterval: 0.65)
+            let done = try client.get("\(Self.jobsPath)/\(job)")
+            #expect(try done.jsonObject()["state"] as? String == "FULFILLED")
+            #expect(try done.jsonObject()["submissionDate"] as? String == submissionDate)
+            #expect(try client.get("\(Self.jobsPath)/\(job)/results").status == 200)
+
+            let unknown = UUID().uuidString.lowercased()
+            #expect(try client.get("\(Self.jobsPath)/\(unknown)").status == 404)
+            #expect(try client.get("\(Self.jobsPath)/\(unknown)/results").status == 404)
+            #expect(try client.get(Self.jobsPath).status == 405)
+
+            let counters = server.counters()
+            #expect(counters.requestsByPath["jobsSubmit"] == 2)
+            #expect(counters.requestsByPath["jobsStatus"] == 4)
+            #expect(counters.requestsByPath["jobsResults"] == 3)
+        }
+    }
+
+    @Test("cursor paging covers exactly conversations(inInterval:…); cursors are stable and resumable")
+    func paging() throws {
+        let configuration = MockServerConfiguration(missingPerMille: 100, jobDelay: .zero)
+        try withServer(configuration) { server in
+            let client = try LoopbackClient(port: server.port)
+            let interval = Self.day(2, 1)..<Self.day(6, 1)
+            let expected = MockConversationStore.conversations(inInterval: interval, missingPerMille: 100)
+            #expect(expected.count > 400)
+            // Sorted by start time, inside the interval, all existing.
+            let starts = expected.map { MockConversationStore.startTime(of: $0) }
+            #expect(starts == starts.sorted())
+            #expect(starts.allSatisfy { interval.contains($0) })
+            #expect(expected.allSatisfy { MockConversationStore.exists($0, missingPerMille: 100) })
+
+            let job = try Self.submit(client, Self.body(interval))
+            let (ids, cursors) = try Self.allResults(client, job: job, pageSize: 37)
+            #expect(ids == expected)
+            #expect(cursors.count == (expected.count - 1) / 37)
+
+            // The same cursor gives the same page; a saved cursor resumes where it left off.
+            let page4 = "\(Self.jobsPath)/\(job)/results?pageSize=37&cursor=\(cursors[2])"
+            let again = try client.get(page4)
+            let once = try client.get(page4)
+            #expect(again.body == once.body)
+            let resumed = try #require(try again.jsonObject()["conversations"] as? [[String: Any]])
+            #expect(resumed.compactMap { $0["conversationId"] as? String } == Array(expected[111..<148]))
+            #expect(try again.jsonObject()["cursor"] as? String == cursors[3])
+
+            // Entry shape agrees with the conversation document.
+            let entry = resumed[0]
+            let id = try #require(entry["conversationId"] as? String)
+            let conversation = try #require(
+                try JSONSerialization.jsonObject(with: MockConversationStore.conversationDocument(id: id))
+                    as? [String: Any])
+            #expect(entry["conversationStart"] as? String == conversation["startTime"] as? String)
+            #expect(entry["conversationEnd"] as? String == conversation["endTime"] as? String)
+            #expect(entry["divisionIds"] as? [String] == MockConversationStore.divisionIDs(of: id))
+            let participants = try #require(entry["participants"] as? [[String: Any]])
+            let mediaType = MockConversationStore.isMessaging(id) ? "message" : "voice"
+            for participant in participants {
+                #expect(participant["purpose"] is String)
+                let sessions = try #require(participant["sessions"] as? [[String: Any]])
+                #expect(sessions.allSatisfy { $0["mediaType"] as? String == mediaType })
+            }
+
+            // Default page size 100; 1,000 allowed; outside 1...1000 or a foreign cursor → 400.
+            let firstPage = try client.get("\(Self.jobsPath)/\(job)/results")
+            #expect((try firstPage.jsonObject()["conversations"] as? [Any])?.count == 100)
+            let (all, allCursors) = try Self.allResults(client, job: job, pageSize: 1_000)
+            #expect(all == expected && allCursors.isEmpty)
+            for query in ["pageSize=1001", "pageSize=0", "pageSize=x", "cursor=bogus"] {
+                #expect(try client.get("\(Self.jobsPath)/\(job)/results?\(query)").status == 400, "\(query)")
+            }
+            let other = try Self.submit(client, Self.body(interval))
+            #expect(try client.get("\(Self.jobsPath)/\(other)/results?cursor=\(cursors[0])").status == 400)
+
+            // The whole year, minus the missing ones.
+            let year = Self.day(1, 1)..<Self.day(12, 31)
+            let yearJob = try Self.submit(client, Self.body(year))
+            let yearIDs = try Self.allResults(client, job: yearJob, pageSize: 1_000).ids
+            #expect(yearIDs == MockConversationStore.conversations(inInterval: year, missingPerMille: 100))
+            #expect((1_700...1_900).contains(yearIDs.count))
+            // An empty interval outside the data: one empty page, no cursor.
+            let emptyJob = try Self.submit(client, Self.body(Self.day(12, 30)..<Self.day(12, 31)))
+            #expect(try Self.allResults(client, job: emptyJob, pageSize: 10).ids.isEmpty)
+        }
+    }
+
+    @Test("filters: mediaType and divisionId predicates, and/or clauses; bad requests → 400")
+    func filters() throws {
+        try withServer(MockServerConfiguration(jobDelay: .zero, universeSize: 600)) { server in
+            let client = try LoopbackClient(port: server.port)
+            let interval = Self.day(1, 1)..<Self.day(12, 31)
+            let all = MockConversationStore.conversations(inInterval: interval, universeSize: 600)
+            #expect(all.count == 600)
+            let division = MockConversationStore.divisionIDs(of: all[0])[0]
+
+            let messages = try Self.submit(
+                client,
+                Self.body(
+                    interval,
+                    #""segmentFilters":[{"type":"and","predicates":[{"dimension":"mediaType","value":"message"}]}]"#))
+            let messageIDs = try Self.allResults(client, job: messages, pageSize: 500).ids
+            #expect(
+                messageIDs
+                    == MockConversationStore.conversations(
+                        inInterval: interval, universeSize: 600, mediaType: "message"))
+            #expect(messageIDs.allSatisfy { MockConversationStore.isMessaging($0) })
+            #expect((150...330).contains(messageIDs.count))
+
+            let inDivision = try Self.submit(
+                client,
+                Self.body(
+                    interval,
+                    #""conversationFilters":[{"type":"and","predicates":[{"type":"dimension","dimension":"divisionId","operator":"matches","value":""#
+                        + division + #""}]}]"#))
+            let divisionIDs = try Self.allResults(client, job: inDivision, pageSize: 500).ids
+            #expect(
+                divisionIDs
+                    == MockConversationStore.conversations(
+                        inInterval: interval, universeSize: 600, divisionID: division))
+            #expect(divisionIDs.allSatisfy { MockConversationStore.divisionIDs(of: $0) == [division] })
+            #expect(divisionIDs.count < all.count && !divisionIDs.isEmpty)
+
+            let both = try Self.submit(
+                client,
+                Self.body(
+                    interval,
+                    #""segmentFilters":[{"predicates":[{"dimension":"mediaType","value":"voice"}]}],"#
+                        + #""conversationFilters":[{"type":"or","clauses":[{"predicates":[{"dimension":"divisionId","value":""#
+                        + division + #""}]}]}]"#))
+            #expect(
+                try Self.allResults(client, job: both, pageSize: 500).ids
+                    == MockConversationStore.conversations(
+                        inInterval: interval, universeSize: 600, mediaType: "voice", divisionID: division))
+
+            let voiceOrMessage = try Self.submit(
+                client,
+                Self.body(
+                    interval,
+                    #""segmentFilters":[{"type":"or","predicates":[{"dimension":"mediaType","value":"voice"},{"dimension":"mediaType","value":"message"}]}]"#
+                ))
+            #expect(try Self.allResults(client, job: voiceOrMessage, pageSize: 1_000).ids == all)
+
+            for bad in [
+                #"{"interval":"2026-01-01T00:00:00Z"}"#,
+                #"{"interval":"2026-02-01T00:00:00Z/2026-01-01T00:00:00Z"}"#,
+                #"{"interval":"yesterday/today"}"#,
+                #"{}"#,
+                #"[]"#,
+                Self.body(interval, #""segmentFilters":[{"predicates":[{"dimension":"queueId","value":"x"}]}]"#),
+                Self.body(interval, #""segmentFilters":[{"type":"xor","predicates":[]}]"#),
+                Self.body(
+                    interval,
+                    #""segmentFilters":[{"predicates":[{"dimension":"mediaType","operator":"notExists"}]}]"#),
+            ] {
+                let response = try client.post(Self.jobsPath, body: bad)
+                #expect(response.status == 400, "\(bad)")
+                #expect(try response.jsonObject()["code"] as? String == "bad.request")
+            }
+            // Time zone offsets in the interval are honoured.
+            let offset = try Self.submit(client, #"{"interval":"2026-03-01T02:00:00+02:00/2026-03-08T00:00:00.000Z"}"#)
+            #expect(
+                try Self.allResults(client, job: offset, pageSize: 1_000).ids
+                    == MockConversationStore.conversations(
+                        inInterval: Self.day(3, 1)..<Self.day(3, 8), universeSize: 600))
+        }
+    }
+}
