@@ -19,6 +19,10 @@ struct MockOptions {
           --pretty-rate P       share of bodies pretty-printed over many lines (default 0)
           --external-load P     share of each window eaten by another client on the same token (default 0)
           --seed N              seed for latency and faults (default 1)
+          --client-id ID        require OAuth: tokens from POST /oauth/token for this client id…
+          --client-secret S     …and secret (also GENESYSCLOUD_OAUTHCLIENT_SECRET)
+          --token-lifetime S    seconds a token lives (default 86400); the API answers 401 after
+          --interval-size N     conversations in the analytics jobs universe (default 2000)
         """
 
     var configuration = MockServerConfiguration()
@@ -72,6 +76,14 @@ struct MockOptions {
         configuration.faults.prettyPrintRate = try arguments.number("pretty-rate", in: 0...1) ?? 0
         configuration.externalLoadPerWindow = try arguments.number("external-load", in: 0...1) ?? 0
         if let seed = try arguments.integer("seed", in: 0...Int.max) { configuration.seed = UInt64(seed) }
+        if let id = try arguments.value("client-id") {
+            guard let secret = try arguments.value("client-secret") else {
+                throw ConvoyError.usage("--client-id needs --client-secret")
+            }
+            let lifetime = try arguments.number("token-lifetime", in: 0.1...31_536_000) ?? 86_400
+            configuration.oauth = MockOAuth(clientId: id, clientSecret: secret, tokenLifetime: .seconds(lifetime))
+        }
+        if let size = try arguments.integer("interval-size", in: 1...1_000_000) { configuration.universeSize = size }
     }
 
     /// One line describing the server's profile.
@@ -88,6 +100,7 @@ struct MockOptions {
         parts.append("\(configuration.headerFamily.rawValue) headers")
         parts.append("latency \(configuration.latency)")
         parts.append("\(configuration.missingPerMille)‰ missing")
+        if let oauth = configuration.oauth { parts.append("OAuth tokens live \(oauth.tokenLifetime)") }
         return parts.joined(separator: ", ")
     }
 }
