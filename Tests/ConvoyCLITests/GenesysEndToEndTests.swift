@@ -29,15 +29,19 @@ import Testing
         let ids = MockConversationStore.sampleIDs(count: 500, seed: 21)
         let input = try Self.writeIDs(ids, scratch)
         let (status, console) = await convoy(
-            ["fetch", input, "--api-base", server.baseURL.absoluteString, "--output", scratch.file("o.ndjson"),
-             "--no-progress"], environment: Self.oauthEnvironment)
+            [
+                "fetch", input, "--api-base", server.baseURL.absoluteString, "--output", scratch.file("o.ndjson"),
+                "--no-progress",
+            ], environment: Self.oauthEnvironment)
         #expect(status == 0, "\(console.capturedError)")
         #expect(Set(try ConvoyCLITests.ids(scratch.file("o.ndjson"))) == Set(ids), "0 lost across expiries")
         let counters = server.counters()
         #expect(counters.tokensIssued >= 3, "tokens were renewed during the run: \(counters.tokensIssued)")
         #expect(counters.tokenRequests <= counters.tokensIssued * 3, "token 429s waited, not hammered")
-        for text in [console.capturedError, console.capturedOutput,
-                     try String(contentsOfFile: scratch.file("o.ndjson"), encoding: .utf8)] {
+        for text in [
+            console.capturedError, console.capturedOutput,
+            try String(contentsOfFile: scratch.file("o.ndjson"), encoding: .utf8),
+        ] {
             #expect(!text.contains(Self.secret))
         }
         #expect(console.capturedError.contains("token requests"))
@@ -67,8 +71,10 @@ import Testing
         let ids = MockConversationStore.sampleIDs(count: 40, seed: 5)
         let input = try Self.writeIDs(ids, scratch)
         let (status, console) = await convoy(
-            ["fetch", input, "--api-base", server.baseURL.absoluteString, "--output", scratch.file("o.ndjson"),
-             "--include", "conversation,analytics,recordingmetadata,messages", "--no-progress"])
+            [
+                "fetch", input, "--api-base", server.baseURL.absoluteString, "--output", scratch.file("o.ndjson"),
+                "--include", "conversation,analytics,recordingmetadata,messages", "--no-progress",
+            ])
         #expect(status == 0, "\(console.capturedError)")
         let text = try String(contentsOfFile: scratch.file("o.ndjson"), encoding: .utf8)
         let lines = text.split(separator: "\n")
@@ -121,8 +127,10 @@ import Testing
         let filtered = MockConversationStore.conversations(
             inInterval: start..<end, universeSize: 3000, missingPerMille: 20, mediaType: "message")
         let (voiceless, _) = await convoy(
-            ["fetch", "--interval", "2026-03-01T00:00:00Z/2026-04-01T00:00:00Z", "--media-type", "message",
-             "--api-base", server.baseURL.absoluteString, "--output", scratch.file("m.ndjson"), "--no-progress"])
+            [
+                "fetch", "--interval", "2026-03-01T00:00:00Z/2026-04-01T00:00:00Z", "--media-type", "message",
+                "--api-base", server.baseURL.absoluteString, "--output", scratch.file("m.ndjson"), "--no-progress",
+            ])
         #expect(voiceless == 0)
         #expect(Set(try ConvoyCLITests.ids(scratch.file("m.ndjson"))) == Set(filtered))
     }
@@ -139,8 +147,10 @@ import Testing
             try metadata.write(toFile: "\(folder)/2026-03/\(index).json", atomically: true, encoding: .utf8)
         }
         let (status, console) = await convoy(
-            ["fetch", "--from-export", folder, "--api-base", server.baseURL.absoluteString, "--output",
-             scratch.file("o.ndjson"), "--no-progress"])
+            [
+                "fetch", "--from-export", folder, "--api-base", server.baseURL.absoluteString, "--output",
+                scratch.file("o.ndjson"), "--no-progress",
+            ])
         #expect(status == 0, "\(console.capturedError)")
         #expect(Set(try ConvoyCLITests.ids(scratch.file("o.ndjson"))) == Set(ids))
     }
@@ -154,8 +164,10 @@ import Testing
         var union: [String] = []
         for k in 1...3 {
             let (status, _) = await convoy(
-                ["fetch", input, "--shard", "\(k)/3", "--api-base", server.baseURL.absoluteString, "--output",
-                 scratch.file("s\(k).ndjson"), "--no-progress"])
+                [
+                    "fetch", input, "--shard", "\(k)/3", "--api-base", server.baseURL.absoluteString, "--output",
+                    scratch.file("s\(k).ndjson"), "--no-progress",
+                ])
             #expect(status == 0)
             let part = try ConvoyCLITests.ids(scratch.file("s\(k).ndjson"))
             #expect(!part.isEmpty)
