@@ -1,3 +1,4 @@
+import Convoy
 import ConvoyMock
 import Foundation
 
@@ -78,8 +79,4 @@ struct Scenario: Sendable {
                 strategies: [.convoy, .bare]),
         ]
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }

@@ -45,8 +45,11 @@ struct Arguments {
     /// The value of `--name value` or `--name=value`, or nil when absent.
     /// - Throws: a usage error when the option has no value.
     mutating func value(_ name: String) throws -> String? {
-        guard let index = options.indices.last(where: { options[$0].name == name }) else { return nil }
-        for other in options.indices where options[other].name == name { consumed.insert(other) }
+        let occurrences = options.indices.filter { options[$0].name == name }
+        guard let index = occurrences.first else { return nil }
+        // A repeat would leave the first value behind as a stray positional (a token read as a file).
+        guard occurrences.count == 1 else { throw ConvoyError.usage("--\(name) is given more than once") }
+        consumed.insert(index)
         if let value = options[index].value { return value }
         let next = index + 1
         guard next < options.count, options[next].name.isEmpty, let value = options[next].value else {

@@ -84,7 +84,7 @@ struct DemoCommand {
                 + "(\(SummaryReport.format(share, digits: 2)) %)")
         if case .fixedWindow(let limit, let window)? = mock.rateLimit, summary.wallSeconds > 0 {
             let allowed =
-                Double(limit) / (Double(window.components.seconds) + Double(window.components.attoseconds) * 1e-18)
+                Double(limit) / window.seconds
             let answered = Double(summary.fetched + summary.failed - summary.invalid)
             console.error(
                 "convoy demo: used \(SummaryReport.format(100 * answered / (allowed * summary.wallSeconds), digits: 1)) % "

@@ -86,7 +86,7 @@ struct FetchCommand {
             }
             return region
         }
-        let explicitBase = try arguments.value("api-base") ?? environment["CONVOY_API_BASE"]
+        let explicitBase = try arguments.value("api-base")
         if let explicitBase {
             apiBase = try Self.validateAPIBase(explicitBase)
         } else if let region {

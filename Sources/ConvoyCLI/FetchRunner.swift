@@ -47,7 +47,7 @@ struct FetchRunner {
         let progress = Task { [console, showProgress] in
             guard showProgress, console.isTerminal else { return }
             while !Task.isCancelled {
-                let elapsed = Self.seconds(ContinuousClock.now - started)
+                let elapsed = (ContinuousClock.now - started).seconds
                 console.progress(SummaryReport.progressLine(engine.progress(), elapsed: elapsed))
                 try? await Task.sleep(for: .milliseconds(250))
             }
@@ -64,14 +64,10 @@ struct FetchRunner {
             console.clearProgress()
             var partial = engine.progress()
             partial.interrupted = true
-            partial.wallSeconds = Self.seconds(ContinuousClock.now - started)
+            partial.wallSeconds = (ContinuousClock.now - started).seconds
             console.error(SummaryReport.render(partial, outputPath: outputPath, errorsPath: errorsPath))
             throw error
         }
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
     }
 }
 

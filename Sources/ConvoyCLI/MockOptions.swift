@@ -20,7 +20,7 @@ struct MockOptions {
           --external-load P     share of each window eaten by another client on the same token (default 0)
           --seed N              seed for latency and faults (default 1)
           --client-id ID        require OAuth: tokens from POST /oauth/token for this client id…
-          --client-secret S     …and secret (also GENESYSCLOUD_OAUTHCLIENT_SECRET)
+          --client-secret S     …and secret
           --token-lifetime S    seconds a token lives (default 86400); the API answers 401 after
           --interval-size N     conversations in the analytics jobs universe (default 2000)
         """
@@ -34,7 +34,7 @@ struct MockOptions {
         var window: Double?
         if case .fixedWindow(let l, let w)? = defaults.rateLimit {
             limit = l
-            window = Double(w.components.seconds) + Double(w.components.attoseconds) * 1e-18
+            window = w.seconds
         }
         limit = try arguments.integer("limit", in: 0...10_000_000) ?? limit
         window = try arguments.number("window", in: 0.001...86_400) ?? window ?? 60

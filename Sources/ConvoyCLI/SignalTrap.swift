@@ -1,11 +1,6 @@
 import Dispatch
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// Turns SIGINT and SIGTERM into task cancellation, so Ctrl-C stops a run cleanly: in-flight
 /// requests are abandoned, files are synced, the summary is printed. A second signal exits at once

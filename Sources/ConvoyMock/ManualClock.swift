@@ -72,20 +72,24 @@ public final class ManualClock: Clock, Sendable {
 
     /// Moves `now` forward by `duration` and wakes every sleeper whose deadline has come.
     public func advance(by duration: Duration) {
+        advance { $0.advanced(by: duration) }
+    }
+
+    /// Moves `now` to `instant` (never backwards) and wakes whoever is due.
+    public func advance(to instant: Instant) {
+        advance { Swift.max($0, instant) }
+    }
+
+    /// Moves `now` to `target(now)`, read and written under one lock, and wakes whoever is due.
+    private func advance(_ target: (Instant) -> Instant) {
         let due: [Sleeper] = state.withLock { state in
-            state.now = state.now.advanced(by: duration)
+            state.now = target(state.now)
             let now = state.now
             let due = state.sleepers.filter { $0.deadline <= now }.sorted { $0.deadline < $1.deadline }
             state.sleepers.removeAll { $0.deadline <= now }
             return due
         }
         for sleeper in due { sleeper.continuation.resume() }
-    }
-
-    /// Moves `now` to `instant` (never backwards) and wakes whoever is due.
-    public func advance(to instant: Instant) {
-        let delta = now.duration(to: instant)
-        if delta > .zero { advance(by: delta) }
     }
 
     /// Yields until at least `count` tasks sleep on this clock.

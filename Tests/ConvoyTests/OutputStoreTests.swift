@@ -59,7 +59,7 @@ func readLines(_ path: String) throws -> [String] {
         let errors = folder.file("e.ndjson")
         do {
             let store = try OutputStore(outputPath: output, errorsPath: errors)
-            try store.writeSuccess(id: Self.a, attempts: 1, document: Array(#"{"id":"a"}"#.utf8))
+            try store.writeSuccess(id: Self.a, attempts: 1, parts: [("conversation", Array(#"{"id":"a"}"#.utf8))])
             try store.writeFailure(
                 FetchFailure(id: Self.b.description, status: 404, reason: "not found", attempts: 1, retryable: false))
             try store.writeFailure(
@@ -84,7 +84,8 @@ func readLines(_ path: String) throws -> [String] {
 
     @Test func recordFormatIsDocumented() throws {
         let date = Date(timeIntervalSince1970: 1_795_000_000.123)
-        let line = RecordEncoder.success(id: Self.a, fetchedAt: date, attempts: 2, document: Array(#"{"k":[1]}"#.utf8))
+        let line = RecordEncoder.success(
+            id: Self.a, fetchedAt: date, attempts: 2, parts: [("conversation", Array(#"{"k":[1]}"#.utf8))])
         #expect(
             String(decoding: line, as: UTF8.self)
                 == #"{"id":"aaaaaaaa-0000-4000-8000-000000000001","fetchedAt":"2026-11-18T11:06:40.123Z","attempts":2,"conversation":{"k":[1]}}"#

@@ -81,7 +81,10 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
                             spawn(work, in: &group, loop: &loop)
                         }
                     } catch {
-                        fatal = error
+                        if Task.isCancelled {
+                            break  // the input saw the cancellation first (e.g. discovery asleep)
+                        }
+                        fatal = fatal ?? error
                     }
                 }
                 if fatal != nil || Task.isCancelled { group.cancelAll() }
@@ -89,7 +92,7 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
                 do {
                     try handle(result, in: &group, loop: &loop, store: store)
                 } catch {
-                    fatal = error
+                    fatal = fatal ?? error
                 }
             }
         }
@@ -243,7 +246,8 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
             do {
                 token = try await credentials.accessToken()
             } catch {
-                if error is CancellationError || Task.isCancelled { return .cancelled(work, inFlight: true) }
+                // Only the run's own cancellation abandons work; anything else is a real failure.
+                if Task.isCancelled { return .cancelled(work, inFlight: true) }
                 return .failedToAuthenticate(work, error)
             }
             let permit: RateLimitPermit
@@ -262,7 +266,9 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
                 return .attempted(work, .response(response, token: token))
             } catch {
                 limiter.abandon(permit)
-                if error is CancellationError || Task.isCancelled { return .cancelled(work, inFlight: true) }
+                // A transfer cancelled by anything but the run's own cancellation is a transport
+                // failure to retry, never an id dropped from both files.
+                if Task.isCancelled { return .cancelled(work, inFlight: true) }
                 return .attempted(work, .transportError(Self.describe(error)))
             }
         }
@@ -388,10 +394,11 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
             try advance(work, answer: nil, loop: &loop, store: store)
         case 429:
             live.withLock { $0.throttled += 1 }
-            // The limiter already paused every sender; wait out Retry-After without holding a slot.
-            let retryAfter = RateLimitObservation(headers: response.headers, status: 429).retryAfter ?? .zero
+            // The limiter already paused every sender; wait out the same pause without holding a slot.
+            let observation = RateLimitObservation(headers: response.headers, status: 429)
+            let pause = observation.retryAfter ?? observation.resetAfter ?? configuration.limiter.defaultPause
             try retryOrFail(
-                work, reason: "rate limited (HTTP 429)", delay: min(retryAfter, configuration.limiter.maximumPause),
+                work, reason: "rate limited (HTTP 429)", delay: min(pause, configuration.limiter.maximumPause),
                 in: &group, loop: &loop, store: store)
         case 401:
             // Asked in a child task so a token refresh does not block the loop.

@@ -65,6 +65,8 @@ public struct IntervalDiscovery<C: Clock>: AsyncSequence, Sendable where C.Durat
     struct Checkpoint: Codable, Equatable {
         var query: Query
         var jobID: String?
+        /// True once the job was seen FULFILLED, so pages are read without polling again.
+        var fulfilled: Bool?
         var cursor: String?
         var finished: Bool
     }
@@ -154,16 +156,26 @@ public struct IntervalDiscovery<C: Clock>: AsyncSequence, Sendable where C.Durat
                 throw ConvoyError.input("the analytics jobs API did not return a jobId (HTTP \(response.status))")
             }
             checkpoint.jobID = id
+            checkpoint.fulfilled = false
             checkpoint.cursor = nil
             return
         }
-        try await waitUntilFulfilled(jobID, checkpoint: &checkpoint)
-        guard checkpoint.jobID != nil else { return }  // expired: submitted again next step
+        if checkpoint.fulfilled != true {
+            try await waitUntilFulfilled(jobID, checkpoint: &checkpoint)
+            guard checkpoint.jobID != nil else { return }  // expired: submitted again next step
+            checkpoint.fulfilled = true
+        }
         var path = "api/v2/analytics/conversations/details/jobs/\(jobID)/results?pageSize=\(pageSize)"
         if let cursor = checkpoint.cursor {
             path += "&cursor=" + (cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? cursor)
         }
         let page = try await send("GET", path)
+        if page.status == 404 {
+            // The job is gone (expired while we were away): submit it again and page from the start.
+            checkpoint.jobID = nil
+            checkpoint.fulfilled = nil
+            return
+        }
         guard page.status == 200, let object = Self.object(page) else {
             throw ConvoyError.input("the analytics job's results page could not be read (HTTP \(page.status))")
         }

@@ -72,25 +72,35 @@ public final class OAuthClientCredentials<C: Clock>: CredentialProvider where C.
             if let pending = state.pending { return .wait(pending) }
             let replacing = state.nextReplacesARejection
             state.nextReplacesARejection = false
-            let pending = Task { try await self.fetch(replacingARejection: replacing) }
+            let pending = Task { try await self.fetchAndStore(replacingARejection: replacing) }
             state.pending = pending
             return .wait(pending)
         }
-        guard case .wait(let task) = next else {
-            if case .ready(let value) = next { return value }
-            return nil
+        switch next {
+        case .ready(let value):
+            return value
+        case .wait(let task):
+            // Every caller's cancellation is the run's (Ctrl-C), so it may stop the shared fetch.
+            return try await withTaskCancellationHandler {
+                try await task.value.value
+            } onCancel: {
+                task.cancel()
+            }
         }
+    }
+
+    /// Fetches a token and stores it, once, under the lock, so no slow waiter can put back a
+    /// token that ``rejected(_:)`` has dropped since.
+    private func fetchAndStore(replacingARejection: Bool) async throws -> Token {
         do {
-            let token = try await task.value
+            let token = try await fetch(replacingARejection: replacingARejection)
             state.withLock { state in
-                if state.pending == task { state.pending = nil }
-                if state.token.map({ $0.issuedAt < token.issuedAt }) ?? true { state.token = token }
+                state.pending = nil
+                state.token = token
             }
-            return token.value
+            return token
         } catch {
-            state.withLock { state in
-                if state.pending == task { state.pending = nil }
-            }
+            state.withLock { $0.pending = nil }
             throw error
         }
     }

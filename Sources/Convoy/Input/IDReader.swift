@@ -1,12 +1,7 @@
 import Dispatch
 import Foundation
+import Glibc
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// Streams ``InputLine``s from a file descriptor without loading the input into memory.
 ///

@@ -1,10 +1,5 @@
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// The two NDJSON files of a run, and what an earlier run with the same files already did.
 ///
@@ -53,11 +48,6 @@ public final class OutputStore {
         self.output = output
         self.errors = try NDJSONFile(path: errorsPath)
         self.resume = resume
-    }
-
-    /// Writes a fetched conversation whose only part is the conversation document.
-    public func writeSuccess(id: ConversationID, attempts: Int, document: [UInt8], at date: Date = Date()) throws {
-        try writeSuccess(id: id, attempts: attempts, parts: [("conversation", document)], at: date)
     }
 
     /// Writes a fetched conversation with all its parts.

@@ -11,11 +11,6 @@ import Foundation
 ///   "retryable":<bool>,"failedAt":"<ISO-8601>"}` plus `"part":"<name>"` when a part other than the
 /// first failed, and `"line":<n>` for input that was not an id.
 public enum RecordEncoder {
-    /// The output record for a fetched conversation; `document` must already be compact JSON.
-    public static func success(id: ConversationID, fetchedAt: Date, attempts: Int, document: [UInt8]) -> [UInt8] {
-        success(id: id, fetchedAt: fetchedAt, attempts: attempts, parts: [("conversation", document)])
-    }
-
     /// The output record with several parts, each a key and compact JSON (`null` included).
     public static func success(
         id: ConversationID, fetchedAt: Date, attempts: Int, parts: [(key: String, json: [UInt8])]

@@ -4,7 +4,7 @@ public struct RateLimiterSnapshot: Sendable, Equatable {
     public enum Mode: String, Sendable {
         /// No answer yet: pacing at the initial rate.
         case probing
-        /// No budget headers: doubling every second until the first 429.
+        /// No budget headers: doubling each round trip (at most twice the measured rate) until the first 429.
         case slowStart = "slow start"
         /// No budget headers: bracketing the accepted rate between 429s (``RateSearch``).
         case congestionAvoidance = "searching"

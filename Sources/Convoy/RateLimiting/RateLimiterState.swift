@@ -30,8 +30,9 @@
 /// older than the newest one read are ignored.
 ///
 /// **Throttling.** A 429 (or a 503 with `Retry-After`) pauses every sender until
-/// `sent + min(Retry-After ?? reset ?? defaultPause, maximumPause)`, in sending time like the
-/// window boundary, and pacing resumes from there one request at a time.
+/// `sent + min(P, maximumPause)`, in sending time like the window boundary, where `P` is the
+/// `Retry-After`, else the reset when the answer says nothing remains, else `defaultPause`; pacing
+/// resumes from there one request at a time.
 public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
     struct Window: Sendable {
         var limit: Int
@@ -91,8 +92,8 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
         } else {
             rate = slowStartRate
         }
-        if let maximum = configuration.maximumRate { rate = min(rate, maximum) }
-        return max(rate, configuration.minimumRate)
+        // The floor keeps a pace from stalling; the user's ceiling wins over it.
+        return min(max(rate, configuration.minimumRate), configuration.maximumRate ?? .infinity)
     }
 
     /// The earliest instant at which the next request may go; `now` or later.
@@ -190,14 +191,12 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
             latestObserved = (permit.sequence, serverRemaining)
             return
         }
+        // An older request answered late says nothing newer about the budget.
+        guard permit.sequence >= latestObserved.sequence else { return }
         window.limit = limit
         window.family = observation.family
         window.length = observation.window ?? max(window.length, reset)
         defer { self.window = window }
-        if permit.sequence < latestObserved.sequence {
-            // An older request answered late says nothing newer about the budget.
-            return
-        }
         defer { latestObserved = (permit.sequence, serverRemaining) }
         if !window.confirmed {
             // Only an answer to a request sent after the roll describes the new window.
@@ -232,7 +231,9 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
             delay = reset
         }
         delay = min(delay, configuration.maximumPause)
-        longestRetryAfter = max(longestRetryAfter, delay)
+        if let retryAfter = observation.retryAfter {
+            longestRetryAfter = max(longestRetryAfter, min(retryAfter, configuration.maximumPause))
+        }
         // Like a reset, Retry-After counts from when the server saw the request (see the ledger).
         let until = sentAt + delay
         if pausedUntil.map({ until > $0 }) ?? true {
@@ -261,7 +262,7 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
 
 extension Duration {
     /// The duration in seconds as a `Double`.
-    var seconds: Double {
+    public var seconds: Double {
         let (whole, atto) = components
         return Double(whole) + Double(atto) * 1e-18
     }

@@ -6,8 +6,10 @@ import Foundation
 
 /// `HTTPTransport` over Foundation's `URLSession`.
 ///
-/// The session allows `maxConnectionsPerHost` parallel connections, caches nothing and stores no
-/// cookies. Each request is a `dataTask` wrapped in a checked continuation inside
+/// The session allows `maxConnectionsPerHost` parallel connections, caches nothing, stores no
+/// cookies and follows no redirect: a redirect would carry the `Authorization` header (a bearer
+/// token, or the client secret on the way to the login server) to wherever `Location` points, so
+/// the 3xx answer itself is returned and recorded as a failure. Each request is a `dataTask` wrapped in a checked continuation inside
 /// `withTaskCancellationHandler`, so cancelling the awaiting task cancels the transfer (the async
 /// `URLSession.data(for:)` does not do that on Linux).
 public final class URLSessionTransport: HTTPTransport {
@@ -23,9 +25,8 @@ public final class URLSessionTransport: HTTPTransport {
         configuration.urlCache = nil
         configuration.httpCookieStorage = nil
         configuration.httpShouldSetCookies = false
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) * 1e-18
-        configuration.timeoutIntervalForRequest = seconds
-        session = URLSession(configuration: configuration)
+        configuration.timeoutIntervalForRequest = timeout.seconds
+        session = URLSession(configuration: configuration, delegate: RefuseRedirects(), delegateQueue: nil)
     }
 
     deinit {
@@ -64,6 +65,16 @@ public final class URLSessionTransport: HTTPTransport {
         } onCancel: {
             box.cancel()
         }
+    }
+}
+
+/// Declines every redirect, so credentials never follow a `Location` header.
+private final class RefuseRedirects: NSObject, URLSessionTaskDelegate, Sendable {
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+        newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void
+    ) {
+        completionHandler(nil)
     }
 }
 
