@@ -1,5 +1,6 @@
 import Convoy
 import ConvoyCLI
+import ConvoyMock
 import Foundation
 import Testing
 
@@ -23,7 +24,7 @@ import Testing
     }
 
     @Test func bothOptionSpellingsWork() async throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let (status, console) = await convoy(
             ["fetch", "/nonexistent/ids.txt", "--api-base=http://127.0.0.1:1", "--output=\(scratch.file("o"))"])
         #expect(status == 1, "past parsing, the missing file is the error")

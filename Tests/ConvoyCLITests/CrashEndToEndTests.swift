@@ -6,7 +6,8 @@ import Testing
 
 /// The real `convoy` process, killed and interrupted, then resumed.
 @Suite(.serialized, .timeLimit(.minutes(2))) struct CrashEndToEndTests {
-    static func start(_ server: MockAPIServer, input: String, _ scratch: borrowing Scratch) throws -> Process {
+    static func start(_ server: MockAPIServer, input: String, _ scratch: borrowing TemporaryDirectory) throws -> Process
+    {
         let process = Process()
         process.executableURL = try convoyExecutable()
         process.arguments = [
@@ -18,21 +19,15 @@ import Testing
         return process
     }
 
-    static func writeIDs(_ ids: [String], _ scratch: borrowing Scratch) throws -> String {
-        let path = scratch.file("ids.txt")
-        try ids.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
     @Test func aKilledRunResumesToTheExactSet() async throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let server = try MockAPIServer.start(
             MockServerConfiguration(
                 rateLimit: .fixedWindow(limit: 50, window: .milliseconds(250)), latency: .fixed(.milliseconds(10)),
                 missingPerMille: 20))
         defer { server.shutdown() }
         let all = MockConversationStore.sampleIDs(count: 400, seed: 11)
-        let input = try Self.writeIDs(all, scratch)
+        let input = try writeIDs(all, in: scratch)
         let output = scratch.file("out.ndjson")
 
         let process = try Self.start(server, input: input, scratch)
@@ -69,12 +64,12 @@ import Testing
     }
 
     @Test func sigintStopsCleanlyAndTheRerunFinishes() async throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let server = try MockAPIServer.start(
             MockServerConfiguration(rateLimit: .fixedWindow(limit: 40, window: .milliseconds(500))))
         defer { server.shutdown() }
         let all = MockConversationStore.sampleIDs(count: 200, seed: 12)
-        let input = try Self.writeIDs(all, scratch)
+        let input = try writeIDs(all, in: scratch)
         let output = scratch.file("out.ndjson")
         let process = Process()
         process.executableURL = try convoyExecutable()

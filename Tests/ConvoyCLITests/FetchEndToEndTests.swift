@@ -9,7 +9,7 @@ import Testing
     static let missingPerMille = 50
 
     /// Writes sample ids, with noise a real input has, and returns (path, all ids).
-    static func writeInput(_ scratch: borrowing Scratch, count: Int) throws -> (String, [String]) {
+    static func writeInput(_ scratch: borrowing TemporaryDirectory, count: Int) throws -> (String, [String]) {
         let all = MockConversationStore.sampleIDs(count: count, seed: 7)
         var text = "# conversation ids\n"
         for (index, id) in all.enumerated() {
@@ -23,7 +23,7 @@ import Testing
     }
 
     static func fetch(
-        _ server: MockAPIServer, _ input: String, _ scratch: borrowing Scratch, _ extra: [String] = []
+        _ server: MockAPIServer, _ input: String, _ scratch: borrowing TemporaryDirectory, _ extra: [String] = []
     )
         async -> (status: Int32, console: Console)
     {
@@ -36,7 +36,7 @@ import Testing
 
     @Test(arguments: [MockHeaderFamily.genesys, .xRateLimit, .ietf])
     func everyIDLandsOnceAtTheRateLimitWithFew429s(family: MockHeaderFamily) async throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let server = try MockAPIServer.start(
             MockServerConfiguration(
                 rateLimit: .fixedWindow(limit: 100, window: .milliseconds(500)), headerFamily: family,
@@ -61,7 +61,7 @@ import Testing
     }
 
     @Test func withoutBudgetHeadersItStillConverges() async throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let server = try MockAPIServer.start(
             MockServerConfiguration(
                 rateLimit: .fixedWindow(limit: 100, window: .milliseconds(500)), headerFamily: .none,
@@ -80,7 +80,7 @@ import Testing
     }
 
     @Test func faultsLoseNothingAndDocumentsStayVerbatim() async throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let server = try MockAPIServer.start(
             MockServerConfiguration(
                 faults: MockFaults(serverErrorRate: 0.05, resetRate: 0.03, truncateRate: 0.03, prettyPrintRate: 0.3),
@@ -105,7 +105,7 @@ import Testing
     }
 
     @Test func aSecondRunResumesAndFetchesNothingTwice() async throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let server = try MockAPIServer.start(MockServerConfiguration(missingPerMille: Self.missingPerMille))
         defer { server.shutdown() }
         let (input, all) = try Self.writeInput(scratch, count: 200)
@@ -120,7 +120,7 @@ import Testing
     }
 
     @Test func filesAreOwnerOnly() async throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let server = try MockAPIServer.start(MockServerConfiguration())
         defer { server.shutdown() }
         let (input, _) = try Self.writeInput(scratch, count: 5)
@@ -132,7 +132,7 @@ import Testing
     }
 
     @Test func theTokenNeverAppearsInAnyOutput() async throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let server = try MockAPIServer.start(MockServerConfiguration(faults: MockFaults(serverErrorRate: 0.2)))
         defer { server.shutdown() }
         let (input, _) = try Self.writeInput(scratch, count: 20)

@@ -11,14 +11,8 @@ import Testing
         "GENESYSCLOUD_OAUTHCLIENT_ID": "convoy-test", "GENESYSCLOUD_OAUTHCLIENT_SECRET": secret,
     ]
 
-    static func writeIDs(_ ids: [String], _ scratch: borrowing Scratch) throws -> String {
-        let path = scratch.file("ids.txt")
-        try ids.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
     @Test func tokensThatExpireMidRunLoseNothingAndSecretsStayHidden() async throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let server = try MockAPIServer.start(
             MockServerConfiguration(
                 rateLimit: .fixedWindow(limit: 100, window: .milliseconds(500)),
@@ -27,7 +21,7 @@ import Testing
                     tokenRateLimit: .fixedWindow(limit: 1, window: .seconds(1)))))
         defer { server.shutdown() }
         let ids = MockConversationStore.sampleIDs(count: 500, seed: 21)
-        let input = try Self.writeIDs(ids, scratch)
+        let input = try writeIDs(ids, in: scratch)
         let (status, console) = await convoy(
             [
                 "fetch", input, "--api-base", server.baseURL.absoluteString, "--output", scratch.file("o.ndjson"),
@@ -48,11 +42,11 @@ import Testing
     }
 
     @Test func aWrongSecretFailsAtOnceNamingTheVariables() async throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let server = try MockAPIServer.start(
             MockServerConfiguration(oauth: MockOAuth(clientId: "convoy-test", clientSecret: "the-right-one")))
         defer { server.shutdown() }
-        let input = try Self.writeIDs(MockConversationStore.sampleIDs(count: 5), scratch)
+        let input = try writeIDs(MockConversationStore.sampleIDs(count: 5), in: scratch)
         let (status, console) = await convoy(
             ["fetch", input, "--api-base", server.baseURL.absoluteString, "--output", scratch.file("o.ndjson")],
             environment: Self.oauthEnvironment)
@@ -65,11 +59,11 @@ import Testing
     }
 
     @Test func everyIncludedPartLandsInTheRecord() async throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let server = try MockAPIServer.start(MockServerConfiguration(missingPerMille: 0))
         defer { server.shutdown() }
         let ids = MockConversationStore.sampleIDs(count: 40, seed: 5)
-        let input = try Self.writeIDs(ids, scratch)
+        let input = try writeIDs(ids, in: scratch)
         let (status, console) = await convoy(
             [
                 "fetch", input, "--api-base", server.baseURL.absoluteString, "--output", scratch.file("o.ndjson"),
@@ -100,7 +94,7 @@ import Testing
     }
 
     @Test func intervalDiscoveryLandsExactlyTheIntervalsConversationsAndResumes() async throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let server = try MockAPIServer.start(
             MockServerConfiguration(missingPerMille: 20, jobDelay: .milliseconds(300), universeSize: 3000))
         defer { server.shutdown() }
@@ -136,7 +130,7 @@ import Testing
     }
 
     @Test func fromExportReadsTheIDsOfAnExportFolder() async throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let server = try MockAPIServer.start(MockServerConfiguration())
         defer { server.shutdown() }
         let ids = MockConversationStore.sampleIDs(count: 30, seed: 8)
@@ -156,11 +150,11 @@ import Testing
     }
 
     @Test func shardsAreDisjointAndCoverTheInput() async throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let server = try MockAPIServer.start(MockServerConfiguration())
         defer { server.shutdown() }
         let ids = MockConversationStore.sampleIDs(count: 90, seed: 9)
-        let input = try Self.writeIDs(ids, scratch)
+        let input = try writeIDs(ids, in: scratch)
         var union: [String] = []
         for k in 1...3 {
             let (status, _) = await convoy(

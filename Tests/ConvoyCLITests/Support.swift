@@ -4,15 +4,11 @@ import ConvoyMock
 import Foundation
 import Testing
 
-/// A fresh folder per test, removed afterwards.
-struct Scratch: ~Copyable {
-    let path: String
-    init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("convoy-e2e-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+/// Writes `ids`, one per line, to `ids.txt` in `directory` and returns its path.
+func writeIDs(_ ids: [String], in directory: borrowing TemporaryDirectory) throws -> String {
+    let path = directory.file("ids.txt")
+    try ids.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    return path
 }
 
 /// The records of an NDJSON file, parsed; fails the test on a line that is not a JSON object.

@@ -1,17 +1,6 @@
 import Convoy
+import ConvoyMock
 import Testing
-
-/// A deterministic generator for jitter tests (SplitMix64).
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite struct BackoffTests {
     @Test(arguments: [(1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (7, 30.0), (1000, 30.0), (Int.max, 30.0)])
@@ -22,7 +11,7 @@ struct SeededGenerator: RandomNumberGenerator {
 
     @Test func fullJitterStaysWithinTheCeilingAndSpreads() {
         let backoff = Backoff(base: .seconds(1), cap: .seconds(8))
-        var generator = SeededGenerator(state: 7)
+        var generator = SplitMix64(seed: 7)
         let delays = (0..<2000).map { _ in backoff.delay(forRetry: 4, using: &generator) }
         #expect(delays.allSatisfy { $0 >= .zero && $0 <= .seconds(8) })
         let below = delays.filter { $0 < .seconds(4) }.count
@@ -30,7 +19,7 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 
     @Test func zeroBaseMeansNoWait() {
-        var generator = SeededGenerator(state: 1)
+        var generator = SplitMix64(seed: 1)
         #expect(Backoff(base: .zero, cap: .seconds(1)).delay(forRetry: 3, using: &generator) == .zero)
     }
 }

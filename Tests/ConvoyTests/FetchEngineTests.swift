@@ -1,4 +1,5 @@
 import Convoy
+import ConvoyMock
 import Foundation
 import Synchronization
 import Testing
@@ -68,7 +69,7 @@ func idsIn(_ path: String) throws -> [String] {
 
 @Suite(.timeLimit(.minutes(1))) struct FetchEngineTests {
     @Test func everyIDEndsInExactlyOneFile() async throws {
-        let folder = try TemporaryFolder()
+        let folder = try TemporaryDirectory()
         let ids = makeIDs(60)
         let transport = FakeTransport { id, attempt in
             let n = Int(id.prefix(8), radix: 16)!
@@ -101,7 +102,7 @@ func idsIn(_ path: String) throws -> [String] {
     }
 
     @Test func exhaustedRetriesAreRecordedAsRetryable() async throws {
-        let folder = try TemporaryFolder()
+        let folder = try TemporaryDirectory()
         let transport = FakeTransport { _, _ in FakeTransport.status(503) }
         let store = try OutputStore(outputPath: folder.file("o.ndjson"), errorsPath: folder.file("e.ndjson"))
         let summary = try await engine(transport, maxAttempts: 3).run(ids: lines(makeIDs(2)), store: store)
@@ -114,7 +115,7 @@ func idsIn(_ path: String) throws -> [String] {
     }
 
     @Test func aBackingOffRequestFreesItsSlot() async throws {
-        let folder = try TemporaryFolder()
+        let folder = try TemporaryDirectory()
         let ids = makeIDs(2)
         let transport = FakeTransport { id, attempt in
             id == ids[0] && attempt == 1 ? FakeTransport.status(500) : FakeTransport.ok(id)
@@ -133,7 +134,7 @@ func idsIn(_ path: String) throws -> [String] {
     }
 
     @Test func unauthorizedStopsTheRunWithoutLosingTheID() async throws {
-        let folder = try TemporaryFolder()
+        let folder = try TemporaryDirectory()
         let transport = FakeTransport { _, _ in FakeTransport.status(401) }
         let store = try OutputStore(outputPath: folder.file("o.ndjson"), errorsPath: folder.file("e.ndjson"))
         await #expect(throws: ConvoyError.self) {
@@ -144,7 +145,7 @@ func idsIn(_ path: String) throws -> [String] {
     }
 
     @Test func cancellationAbandonsInFlightWorkAndKeepsFilesWhole() async throws {
-        let folder = try TemporaryFolder()
+        let folder = try TemporaryDirectory()
         let ids = makeIDs(40)
         let transport = FakeTransport { id, _ in
             if Int(id.prefix(8), radix: 16)! >= 10 { try await Task.sleep(for: .seconds(600)) }

@@ -1,4 +1,5 @@
 import Convoy
+import ConvoyMock
 import Foundation
 import Synchronization
 import Testing
@@ -52,7 +53,7 @@ final class PartsTransport: HTTPTransport {
 
 @Suite(.timeLimit(.minutes(1))) struct FetchPartsTests {
     static func run(
-        _ transport: PartsTransport, parts: [ConversationPart], ids: [String], folder: borrowing TemporaryFolder
+        _ transport: PartsTransport, parts: [ConversationPart], ids: [String], folder: borrowing TemporaryDirectory
     ) async throws -> FetchSummary {
         var configuration = FetchConfiguration(apiBase: URL(string: "http://127.0.0.1:1")!)
         configuration.parts = parts
@@ -65,7 +66,7 @@ final class PartsTransport: HTTPTransport {
     }
 
     @Test func everyPartLandsInOneRecordInOrder() async throws {
-        let folder = try TemporaryFolder()
+        let folder = try TemporaryDirectory()
         let ids = ["00000000-0000-4000-8000-000000000001", "10000000-0000-4000-8000-000000000002"]
         let transport = PartsTransport()
         let summary = try await Self.run(
@@ -87,7 +88,7 @@ final class PartsTransport: HTTPTransport {
     }
 
     @Test func messageBodiesGoInBatchesOfAThousand() async throws {
-        let folder = try TemporaryFolder()
+        let folder = try TemporaryDirectory()
         let transport = PartsTransport(messageCount: 2500)
         _ = try await Self.run(
             transport, parts: [.messages], ids: ["00000000-0000-4000-8000-000000000001"], folder: folder)
@@ -99,7 +100,7 @@ final class PartsTransport: HTTPTransport {
     }
 
     @Test func aFailingPartIsRecordedWithItsNameNotDropped() async throws {
-        let folder = try TemporaryFolder()
+        let folder = try TemporaryDirectory()
         let transport = PartsTransport(failAnalytics: true)
         let id = "00000000-0000-4000-8000-000000000001"
         let summary = try await Self.run(transport, parts: [.conversation, .analytics], ids: [id], folder: folder)

@@ -58,7 +58,7 @@ import Testing
         #expect(env == ClientCredentials(clientID: "id", clientSecret: "s3cret"))
         #expect(!"\(env!)".contains("s3cret") && !String(reflecting: env!).contains("s3cret"))
 
-        let folder = try TemporaryFolder()
+        let folder = try TemporaryDirectory()
         try #"{"clientId":"j","clientSecret":"k"}"#.write(
             toFile: folder.file("c.json"), atomically: true, encoding: .utf8)
         #expect(
@@ -73,7 +73,7 @@ import Testing
     }
 
     @Test func exportScannerFindsEveryConversationIDInFilesAndFolders() async throws {
-        let folder = try TemporaryFolder()
+        let folder = try TemporaryDirectory()
         let ids = MockConversationStore.sampleIDs(count: 6)
         try FileManager.default.createDirectory(atPath: folder.file("day1"), withIntermediateDirectories: true)
         // A JSON document with ids at several depths, an NDJSON file, and a file that is not JSON.

@@ -5,7 +5,7 @@ import Testing
 
 @Suite(.timeLimit(.minutes(1))) struct IntervalDiscoveryTests {
     @Test func anInterruptedDiscoveryResumesWithoutReadingAPageTwice() async throws {
-        let folder = try TemporaryFolder()
+        let folder = try TemporaryDirectory()
         let server = try MockAPIServer.start(MockServerConfiguration(jobDelay: .milliseconds(50), universeSize: 3000))
         defer { server.shutdown() }
         let formatter = ISO8601DateFormatter()

@@ -1,17 +1,7 @@
 import Convoy
+import ConvoyMock
 import Foundation
 import Testing
-
-/// A fresh folder per test, removed afterwards.
-struct TemporaryFolder: ~Copyable {
-    let path: String
-    init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("convoy-test-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
 
 func readLines(_ path: String) throws -> [String] {
     var lines: [String] = []
@@ -25,7 +15,7 @@ func readLines(_ path: String) throws -> [String] {
     static let c = ConversationID("cccccccc-0000-4000-8000-000000000003")!
 
     @Test func cutsATornLastLineAndKeepsWholeOnes() throws {
-        let folder = try TemporaryFolder()
+        let folder = try TemporaryDirectory()
         let path = folder.file("out.ndjson")
         let whole = #"{"id":"aaaaaaaa-0000-4000-8000-000000000001","x":1}"# + "\n"
         let torn = #"{"id":"bbbbbbbb-0000-4000-8000-0000000"#
@@ -37,7 +27,7 @@ func readLines(_ path: String) throws -> [String] {
     }
 
     @Test func aFileWithNoNewlineAtAllIsOneTornLine() throws {
-        let folder = try TemporaryFolder()
+        let folder = try TemporaryDirectory()
         let path = folder.file("out.ndjson")
         try #"{"id":"aaa"#.write(toFile: path, atomically: false, encoding: .utf8)
         #expect(try NDJSONFile(path: path).truncatedBytes == 10)
@@ -45,7 +35,7 @@ func readLines(_ path: String) throws -> [String] {
     }
 
     @Test func newFilesAreReadableByTheOwnerOnly() throws {
-        let folder = try TemporaryFolder()
+        let folder = try TemporaryDirectory()
         _ = try OutputStore(outputPath: folder.file("o.ndjson"), errorsPath: folder.file("e.ndjson"))
         for name in ["o.ndjson", "e.ndjson"] {
             let attributes = try FileManager.default.attributesOfItem(atPath: folder.file(name))
@@ -54,7 +44,7 @@ func readLines(_ path: String) throws -> [String] {
     }
 
     @Test func resumeSkipsDoneAndPermanentFailuresAndRetriesTheRest() throws {
-        let folder = try TemporaryFolder()
+        let folder = try TemporaryDirectory()
         let output = folder.file("o.ndjson")
         let errors = folder.file("e.ndjson")
         do {
@@ -100,7 +90,7 @@ func readLines(_ path: String) throws -> [String] {
     }
 
     @Test func outputAndErrorsMustDiffer() throws {
-        let folder = try TemporaryFolder()
+        let folder = try TemporaryDirectory()
         #expect(throws: ConvoyError.self) {
             try OutputStore(outputPath: folder.file("same"), errorsPath: folder.file("same"))
         }

@@ -1,13 +1,14 @@
 /// SplitMix64 (Steele, Lea & Flood 2014): a tiny, fast, seedable generator. Deterministic for a given seed,
-/// unlike `SystemRandomNumberGenerator`. Not cryptographic.
-struct SplitMix64: RandomNumberGenerator {
+/// unlike `SystemRandomNumberGenerator`. Not cryptographic. Public so tests can draw reproducible jitter.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     private(set) var state: UInt64
 
-    init(seed: UInt64) {
+    /// A generator whose sequence is fixed by `seed`.
+    public init(seed: UInt64) {
         state = seed
     }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
