@@ -86,21 +86,35 @@ struct MockOptions {
         if let size = try arguments.integer("interval-size", in: 1...1_000_000) { configuration.universeSize = size }
     }
 
+    private static func describe(_ latency: MockLatency) -> String {
+        func ms(_ duration: Duration) -> String { "\(Int((duration.seconds * 1000).rounded())) ms" }
+        switch latency {
+        case .none: return "no latency"
+        case .fixed(let delay): return "latency \(ms(delay))"
+        case .uniform(let low, let high): return "latency \(ms(low))–\(ms(high))"
+        case .logNormal(let median, let sigma): return "log-normal latency, median \(ms(median)), σ \(sigma)"
+        case .longTail(let base, let probability, let tail):
+            return "latency \(ms(base)), \(Int(probability * 100)) % of answers \(ms(tail)) later"
+        }
+    }
+
     /// One line describing the server's profile.
     static func describe(_ configuration: MockServerConfiguration) -> String {
         var parts: [String] = []
         switch configuration.rateLimit {
         case .fixedWindow(let limit, let window)?:
-            parts.append("fixed window \(limit) per \(window)")
+            parts.append("fixed window \(limit) per \(SummaryReport.format(window.seconds, digits: 1)) s")
         case .tokenBucket(let capacity, let refill)?:
             parts.append("token bucket \(capacity), refill \(SummaryReport.format(refill, digits: 1))/s")
         case nil:
             parts.append("no rate limit")
         }
         parts.append("\(configuration.headerFamily.rawValue) headers")
-        parts.append("latency \(configuration.latency)")
+        parts.append(describe(configuration.latency))
         parts.append("\(configuration.missingPerMille)‰ missing")
-        if let oauth = configuration.oauth { parts.append("OAuth tokens live \(oauth.tokenLifetime)") }
+        if let oauth = configuration.oauth {
+            parts.append("OAuth tokens live \(SummaryReport.format(oauth.tokenLifetime.seconds, digits: 1)) s")
+        }
         return parts.joined(separator: ", ")
     }
 }
