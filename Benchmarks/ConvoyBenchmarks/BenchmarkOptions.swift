@@ -18,6 +18,7 @@ struct BenchmarkOptions {
           --ids N              ids per run (default 1000; 300 with --quick)
           --limit N            requests per window (default 300, Genesys's budget)
           --window SECONDS     the window, scaled down from Genesys's 60 s (default 3; 1 with --quick)
+          --time-scale X       play Genesys's 60 s window X times faster: the same as --window 60/X
           --latency-ms MS      server latency (default 100; 20 with --quick)
           --out DIR            where files go (default benchmark-results)
           --allow-debug        run from a debug build anyway (figures will be meaningless)
@@ -66,6 +67,12 @@ struct BenchmarkOptions {
             case "--ids": ids = Int(try value(name)) ?? ids
             case "--limit": limit = Int(try value(name)) ?? limit
             case "--window": window = Double(try value(name)) ?? window
+            case "--time-scale":
+                guard let scale = Double(try value(name)), scale > 0 else {
+                    throw BenchmarkError("--time-scale takes X > 0")
+                }
+                window = 60 / scale
+                explicit.insert("--window")
             case "--latency-ms": latencyMilliseconds = Double(try value(name)) ?? latencyMilliseconds
             case "--out": out = try value(name)
             case "--allow-debug": allowDebug = true

@@ -33,8 +33,18 @@ enum SVGChart {
             svg +=
                 "<text x=\"\(left + plotWidth)\" y=\"\(top + height + 14)\" text-anchor=\"end\">\(String(format: "%.0f", seconds)) s</text>\n"
             if scenario.allowedRate.isFinite {
-                svg +=
-                    "<line x1=\"\(left)\" y1=\"\(y(scenario.allowedRate))\" x2=\"\(left + plotWidth)\" y2=\"\(y(scenario.allowedRate))\" stroke=\"#bbb\" stroke-width=\"2\"/>\n"
+                // The allowed rate, stepping down where the scenario changes the limit.
+                var steps = [(from: 0.0, to: seconds, rate: scenario.allowedRate)]
+                if case .fixedWindow(let limit, let window)? = scenario.limitChange {
+                    let change = Double(scenario.ids) / scenario.allowedRate / 2
+                    steps = [(0, change, scenario.allowedRate), (change, seconds, Double(limit) / window.seconds)]
+                }
+                for step in steps {
+                    let x1 = left + plotWidth * step.from / seconds
+                    let x2 = left + plotWidth * min(step.to, seconds) / seconds
+                    svg += "<line x1=\"\(x1)\" y1=\"\(y(step.rate))\" x2=\"\(x2)\" y2=\"\(y(step.rate))\" "
+                    svg += "stroke=\"#bbb\" stroke-width=\"2\"/>\n"
+                }
             }
             svg += polyline(row.1.indices.map { (x($0), y(perSecond(row.1[$0].ok))) }, color: "#2a9d3a")
             svg += polyline(row.1.indices.map { (x($0), y(perSecond(row.1[$0].throttled))) }, color: "#d62828")
