@@ -12,11 +12,13 @@
 ///
 /// **Rate `r`.** With budget headers (limit `L`, remaining `R`, window end `E`, window length `W`):
 /// `r = clamp(R / (E − now), 0, catchUpFactor × L/W)`, which spreads what is left of the window over
-/// the time left. Without them, slow start adds `1/latency` per success (doubling each round trip,
-/// capped at twice the rate measured over the last 100 ms) until the first 429; from then on ``RateSearch`` brackets the accepted rate between 429s and
-/// settles just below it. A probe period is `max(2 s, 3 × the longest Retry-After seen)`, enough
-/// to span a few of the server's windows. One throttle event per decrease: a 429 for a request
-/// admitted before the previous decrease is part of that same event.
+/// the time left. Without them, slow start adds `1/latency` per success (doubling each round
+/// trip, capped at twice the rate measured over the last 100 ms) until the first 429; from then
+/// on ``RateSearch`` brackets the accepted rate between 429s and settles just below it. A probe
+/// period is `max(2 s, 3 × the longest Retry-After seen)`, enough to span a few of the server's
+/// windows. One throttle event per decrease: a 429 for a request admitted before the previous
+/// decrease is part of that same event. Either way `r` is kept within
+/// `[minimumRate, maximumRate]`, the user's ceiling winning.
 ///
 /// **Window ledger.** An answer to permit `k` that says `R` remaining means at most
 /// `R − (admitted after k)` remain for us now: every request admitted after `k` may not be counted
