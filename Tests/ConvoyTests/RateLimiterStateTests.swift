@@ -147,11 +147,22 @@ func genesys(remaining: Int, limit: Int, reset: Double, retryAfter: Double? = ni
     }
 
     @Test func maximumRateCapsThePace() {
-        var state = RateLimiterState<Instant>(configuration: .init(maximumRate: 2), now: at(0))
+        var state = RateLimiterState<Instant>(configuration: .init(maximumRate: 2, slack: .zero), now: at(0))
         let first = state.admit(now: at(0))!
         state.record(first, status: 200, observation: genesys(remaining: 999, limit: 1000, reset: 1), now: at(0))
         let times = Self.drain(&state, from: at(0), until: at(2001))
         #expect(times == [at(500), at(1000), at(1500), at(2000)], "2 per second")
+    }
+
+    @Test func aRequestMayLeaveUpToTheSlackEarlyWithoutChangingTheRate() {
+        var state = RateLimiterState<Instant>(configuration: .init(maximumRate: 2), now: at(0))
+        _ = state.admit(now: at(0))!
+        let times = Self.drain(&state, from: at(0), until: at(2001))
+        #expect(times == [at(498), at(998), at(1498), at(1998)], "2 ms early, still 2 per second")
+        // A pause is never anticipated.
+        let permit = state.admit(now: state.earliestAdmission(now: at(2500)))!
+        state.record(permit, status: 429, observation: RateLimitObservation(retryAfter: .seconds(1)), now: at(2500))
+        #expect(state.earliestAdmission(now: at(3000)) == at(3500), "sent at 2.5 s, Retry-After 1 s")
     }
 
     @Test func limitChangesAreLearnedFromTheNextAnswer() {

@@ -17,7 +17,7 @@ import Testing
 
     @Test func releasesWaitersOneAtATimeAtThePace() async throws {
         let clock = ManualClock()
-        let limiter = RateLimiter(configuration: .init(initialRate: 1), clock: clock)
+        let limiter = RateLimiter(configuration: .init(initialRate: 1, slack: .zero), clock: clock)
         let admitted = Counter()
         let tasks = (0..<4).map { _ in
             Task {

@@ -17,11 +17,14 @@ public struct RateLimiterConfiguration: Sendable, Equatable {
     public var maximumPause: Duration
     /// The pause after a 429 that names no `Retry-After` and no reset. Default 1 s.
     public var defaultPause: Duration
+    /// How early a request may leave before its pacing slot, so that one timer wake-up releases
+    /// every request due within it; pauses and window boundaries are never anticipated. Default 2 ms.
+    public var slack: Duration
 
     public init(
         initialRate: Double = 5, minimumRate: Double = 0.2, maximumRate: Double? = nil,
         decreaseFactor: Double = 0.9, catchUpFactor: Double = 2,
-        maximumPause: Duration = .seconds(900), defaultPause: Duration = .seconds(1)
+        maximumPause: Duration = .seconds(900), defaultPause: Duration = .seconds(1), slack: Duration = .milliseconds(2)
     ) {
         self.initialRate = initialRate
         self.minimumRate = minimumRate
@@ -30,5 +33,6 @@ public struct RateLimiterConfiguration: Sendable, Equatable {
         self.catchUpFactor = catchUpFactor
         self.maximumPause = maximumPause
         self.defaultPause = defaultPause
+        self.slack = slack
     }
 }

@@ -8,7 +8,9 @@
 /// **Pacing (GCRA).** A request may go at `max(now, nextSlot, pausedUntil, windowGate)`, and each
 /// admission moves `nextSlot = max(nextSlot, now − 1/r) + 1/r`. Requests leave one at a time,
 /// `1/r` apart, so a reset or the end of a pause never releases a herd; one interval of tolerance
-/// absorbs timer lateness without drift.
+/// absorbs timer lateness without drift, and a request may leave up to `slack` (2 ms) before its
+/// slot, so one timer wake-up can release the few due within it when `1/r` is below the timers'
+/// resolution. The pause and the window gate are never anticipated.
 ///
 /// **Rate `r`.** With budget headers (limit `L`, remaining `R`, window end `E`, window length `W`):
 /// `r = clamp(R / (E − now), 0, catchUpFactor × L/W)`, which spreads what is left of the window over
@@ -101,7 +103,9 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
     /// The earliest instant at which the next request may go; `now` or later.
     public mutating func earliestAdmission(now: Instant) -> Instant {
         rollWindow(now: now)
-        var earliest = max(now, nextSlot)
+        // Up to `slack` early: a timer cannot wake every 0.3 ms, and one wake-up may release the
+        // few requests due within it. `nextSlot` still advances 1/r per admission, so r holds.
+        var earliest = max(now, nextSlot - configuration.slack)
         if let pausedUntil, pausedUntil > earliest { earliest = pausedUntil }
         if let window, window.remaining <= 0, window.end > earliest { earliest = window.end }
         return earliest

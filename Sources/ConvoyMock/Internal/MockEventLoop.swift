@@ -305,6 +305,12 @@ final class MockEventLoop {
             var option = linger(l_onoff: 1, l_linger: 0)
             _ = setsockopt(
                 connection.descriptor, SOL_SOCKET, SO_LINGER, &option, socklen_t(MemoryLayout<linger>.size))
+        } else {
+            // Unread input at close() makes the kernel send RST, which can destroy the answer we
+            // just wrote before the client reads it. Send FIN first, then discard what is left.
+            _ = shutdown(connection.descriptor, Int32(SHUT_WR))
+            var scratch = [UInt8](repeating: 0, count: 4096)
+            while scratch.withUnsafeMutableBytes({ recv(connection.descriptor, $0.baseAddress, $0.count, 0) }) > 0 {}
         }
         Epoll.remove(epollDescriptor, descriptor: connection.descriptor)
         Glibc.close(connection.descriptor)
