@@ -75,7 +75,7 @@ struct Scenario: Sendable {
                 strategies: limited),
             Scenario(
                 name: "unlimited", summary: "no limit, no latency: the client's own overhead",
-                server: server(nil, .none, MockLatency.none), allowedRate: .infinity, ids: ids * 4,
+                server: server(nil, .none, MockLatency.none), allowedRate: .infinity, ids: ids * 10,
                 strategies: [.convoy, .bare]),
         ]
     }
