@@ -8,12 +8,14 @@ struct MockServerCommand {
     static let help = """
         USAGE: convoy mock-server [--port N] [options]
 
-        Serves GET /api/v2/conversations/{id} on 127.0.0.1 with deterministic documents, a server-side
-        rate limit and injected faults, until Ctrl-C. Prints its base URL on standard output.
+        Serves GET /api/v2/conversations/{id} (and the analytics, recording-metadata, messaging and
+        analytics-jobs endpoints) on 127.0.0.1 with deterministic documents, a server-side rate limit
+        and injected faults, until Ctrl-C. Prints its base URL on standard error, and on standard
+        output unless --print-ids asks for ids there instead.
 
         OPTIONS:
           --port N              port to listen on (default 0: any free port, printed at start)
-          --print-ids N         also print N sample ids (that the server knows) on standard output
+          --print-ids N         print N sample ids (that the server knows) on standard output
         \(MockOptions.help
             .replacingOccurrences(of: "%LIMIT%", with: "300")
             .replacingOccurrences(of: "%WINDOW%", with: "60")
@@ -44,7 +46,8 @@ struct MockServerCommand {
         let server = try MockAPIServer.start(mock)
         console.error(
             "convoy mock-server: listening on \(server.baseURL) (\(MockOptions.describe(mock))); Ctrl-C stops")
-        console.print(server.baseURL.absoluteString)
+        // Standard output carries either the base URL or, with --print-ids, only ids (a clean ids file).
+        if printIDs == 0 { console.print(server.baseURL.absoluteString) }
         for id in MockConversationStore.sampleIDs(count: printIDs) { console.print(id) }
         let stop = Task {
             while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
