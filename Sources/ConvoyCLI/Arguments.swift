@@ -34,10 +34,12 @@ struct Arguments {
     }
 
     /// True when `--name` is present (as a flag).
-    mutating func flag(_ name: String) -> Bool {
-        guard let index = options.indices.first(where: { !consumed.contains($0) && options[$0].name == name }) else {
-            return false
-        }
+    /// - Throws: a usage error when the flag repeats or carries a value (`--flag=x`).
+    mutating func flag(_ name: String) throws -> Bool {
+        let occurrences = options.indices.filter { options[$0].name == name }
+        guard let index = occurrences.first else { return false }
+        guard occurrences.count == 1 else { throw ConvoyError.usage("--\(name) is given more than once") }
+        guard options[index].value == nil else { throw ConvoyError.usage("--\(name) takes no value") }
         consumed.insert(index)
         return true
     }

@@ -47,9 +47,9 @@ struct DemoCommand {
         var arguments = Arguments(arguments)
         count = try arguments.integer("ids", in: 1...10_000_000) ?? 3000
         directory = try arguments.value("out-dir") ?? "convoy-demo"
-        resume = arguments.flag("resume")
+        resume = try arguments.flag("resume")
         concurrency = try arguments.integer("concurrency", in: 1...1024) ?? 16
-        showProgress = !arguments.flag("no-progress")
+        showProgress = try !arguments.flag("no-progress")
         mock = try MockOptions(&arguments, defaults: Self.defaults).configuration
         try arguments.finish()
     }

@@ -1,5 +1,6 @@
 import Convoy
 import Foundation
+import Glibc
 
 /// `convoy fetch`: ids in, NDJSON out.
 struct FetchCommand {
@@ -88,7 +89,7 @@ struct FetchCommand {
         }
         let explicitBase = try arguments.value("api-base")
         if let explicitBase {
-            apiBase = try Self.validateAPIBase(explicitBase)
+            apiBase = try Self.validateBase(explicitBase, option: "api-base")
         } else if let region {
             apiBase = region.apiBase
         } else {
@@ -98,7 +99,7 @@ struct FetchCommand {
         // The login server: as given; else the same URL as an explicit API base (the mock serves
         // both, as may a proxy); else the region's.
         let loginBase =
-            try (try arguments.value("login-base")).map(Self.validateAPIBase)
+            try (try arguments.value("login-base")).map { try Self.validateBase($0, option: "login-base") }
             ?? (explicitBase == nil ? region?.loginBase : nil) ?? apiBase
         let token = try arguments.value("token") ?? environment["GENESYSCLOUD_ACCESS_TOKEN"]
         let credentialsFile = try arguments.value("credentials")
@@ -142,7 +143,7 @@ struct FetchCommand {
             }
             configuration.shard = shard
         }
-        showProgress = !arguments.flag("no-progress")
+        showProgress = try !arguments.flag("no-progress")
         let positionals = arguments.takePositionals()
         guard positionals.count <= 1 else {
             throw ConvoyError.usage("convoy fetch takes one ids file (or '-'), got \(positionals.count)")
@@ -160,6 +161,12 @@ struct FetchCommand {
     }
 
     func run(console: Console) async throws -> Int32 {
+        // Check the input first: a typo in a file name should not cost a login round trip.
+        if let exportPath { _ = try ExportScanner(path: exportPath).files() }
+        if let input, input != "-" { try IDReader(path: input).validate() }
+        if interval == nil, exportPath == nil, input == nil || input == "-", isatty(STDIN_FILENO) == 1 {
+            console.error("convoy: reading ids from standard input (one per line; Ctrl-D ends)")
+        }
         let credentials: any CredentialProvider
         var tokenRequests: (@Sendable () -> Int)?
         switch authentication {
@@ -190,13 +197,9 @@ struct FetchCommand {
                     clock: ContinuousClock(), stateFile: stateFile)
             }
         } else if let exportPath {
-            let scanner = ExportScanner(path: exportPath)
-            _ = try scanner.files()
-            summary = try await runner.run(ids: scanner)
+            summary = try await runner.run(ids: ExportScanner(path: exportPath))
         } else if let input, input != "-" {
-            let reader = IDReader(path: input)
-            try reader.validate()
-            summary = try await runner.run(ids: reader)
+            summary = try await runner.run(ids: IDReader(path: input))
         } else {
             summary = try await runner.run(ids: IDReader.standardInput)
         }
@@ -208,9 +211,9 @@ struct FetchCommand {
     }
 
     /// `https://…` anywhere, `http://…` on loopback only: a token must never cross a network in clear.
-    static func validateAPIBase(_ text: String) throws -> URL {
+    static func validateBase(_ text: String, option: String) throws -> URL {
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), url.host != nil else {
-            throw ConvoyError.usage("--api-base must be a URL such as https://api.mypurecloud.com, not '\(text)'")
+            throw ConvoyError.usage("--\(option) must be a URL such as https://api.mypurecloud.com, not '\(text)'")
         }
         switch scheme {
         case "https":
@@ -218,7 +221,7 @@ struct FetchCommand {
         case "http" where isLoopback(url):
             return url
         default:
-            throw ConvoyError.usage("--api-base must use https (plain http is allowed only on 127.0.0.1/localhost)")
+            throw ConvoyError.usage("--\(option) must use https (plain http is allowed only on 127.0.0.1/localhost)")
         }
     }
 

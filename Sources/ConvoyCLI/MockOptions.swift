@@ -38,7 +38,7 @@ struct MockOptions {
         }
         limit = try arguments.integer("limit", in: 0...10_000_000) ?? limit
         window = try arguments.number("window", in: 0.001...86_400) ?? window ?? 60
-        let bucket = arguments.flag("bucket")
+        let bucket = try arguments.flag("bucket")
         if let limit, limit > 0, let window {
             configuration.rateLimit =
                 bucket

@@ -14,6 +14,10 @@ import Testing
         ["fetch", "--api-base", "http://127.0.0.1:1", "--concurrency", "0"],
         ["fetch", "--api-base", "http://127.0.0.1:1", "a.txt", "b.txt"],
         ["demo", "--headers", "smoke-signals"],
+        ["fetch", "--api-base", "http://127.0.0.1:1", "--output", "a", "--output", "b"],
+        ["fetch", "--api-base", "http://127.0.0.1:1", "--no-progress", "--no-progress"],
+        ["fetch", "--api-base", "http://127.0.0.1:1", "--no-progress=yes"],
+        ["fetch", "--api-base", "http://127.0.0.1:1", "--login-base", "ftp://x"],
         ["frobnicate"],
         [],
     ])

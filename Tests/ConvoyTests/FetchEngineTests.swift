@@ -144,6 +144,21 @@ func idsIn(_ path: String) throws -> [String] {
         #expect(try readLines(folder.file("e.ndjson")).isEmpty, "401 is not the id's fault: a re-run retries it")
     }
 
+    @Test func aRedirectStopsTheRunInsteadOfFailingEveryID() async throws {
+        let folder = try TemporaryDirectory()
+        let transport = FakeTransport { _, _ in
+            HTTPResponse(status: 301, headers: ["Location": "https://api.elsewhere.example"], body: Data())
+        }
+        let store = try OutputStore(outputPath: folder.file("o.ndjson"), errorsPath: folder.file("e.ndjson"))
+        do {
+            _ = try await engine(transport, concurrency: 1).run(ids: lines(makeIDs(5)), store: store)
+            Issue.record("expected the run to stop")
+        } catch let error as ConvoyError {
+            #expect(error.message.contains("HTTP 301 to https://api.elsewhere.example"))
+        }
+        #expect(try readLines(folder.file("e.ndjson")).isEmpty, "no id is marked as a permanent failure")
+    }
+
     @Test func cancellationAbandonsInFlightWorkAndKeepsFilesWhole() async throws {
         let folder = try TemporaryDirectory()
         let ids = makeIDs(40)

@@ -31,6 +31,7 @@ import Testing
         var iterator = discovery().makeAsyncIterator()
         while first.count < 250, let (_, item) = try await iterator.next() { first += id(item).map { [$0] } ?? [] }
         #expect(server.counters().requestsByPath["jobsResults"] == 3)
+        let statusPolls = server.counters().requestsByPath["jobsStatus"] ?? 0
 
         // The second run replays the journal (300 ids), then pages on from the saved cursor.
         var second: [String] = []
@@ -39,6 +40,7 @@ import Testing
         let pages = (expected.count + 99) / 100
         #expect(server.counters().requestsByPath["jobsResults"] == pages, "no page read twice")
         #expect(server.counters().requestsByPath["jobsSubmit"] == 1, "the job was not submitted again")
+        #expect(server.counters().requestsByPath["jobsStatus"] == statusPolls, "a fulfilled job is not polled again")
 
         // A finished discovery replays its journal and asks the API nothing.
         let requests = server.counters().requests

@@ -396,7 +396,8 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
             live.withLock { $0.throttled += 1 }
             // The limiter already paused every sender; wait out the same pause without holding a slot.
             let observation = RateLimitObservation(headers: response.headers, status: 429)
-            let pause = observation.retryAfter ?? observation.resetAfter ?? configuration.limiter.defaultPause
+            let reset = observation.remaining == 0 ? observation.resetAfter : nil  // as the limiter reads it
+            let pause = observation.retryAfter ?? reset ?? configuration.limiter.defaultPause
             try retryOrFail(
                 work, reason: "rate limited (HTTP 429)", delay: min(pause, configuration.limiter.maximumPause),
                 in: &group, loop: &loop, store: store)
@@ -405,6 +406,13 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
             group.addTask { [credentials] in
                 .unauthorized(work, renewed: await credentials.rejected(token))
             }
+        case 300..<400:
+            // Redirects are not followed (they would carry the token away); every id would get the
+            // same answer, so the run stops with the address to fix rather than failing them all.
+            let location = response.headers["location"].map { " to \($0)" } ?? ""
+            throw ConvoyError.configuration(
+                "the API answered HTTP \(response.status)\(location); Convoy follows no redirect with credentials, "
+                    + "so point --region or --api-base at the host that answers")
         case 408, 500...599:
             try retryOrFail(
                 work, reason: "server error (HTTP \(response.status))\(Self.serverMessage(response.body))",

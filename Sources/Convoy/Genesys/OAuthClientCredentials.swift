@@ -80,11 +80,17 @@ public final class OAuthClientCredentials<C: Clock>: CredentialProvider where C.
         case .ready(let value):
             return value
         case .wait(let task):
-            // Every caller's cancellation is the run's (Ctrl-C), so it may stop the shared fetch.
-            return try await withTaskCancellationHandler {
-                try await task.value.value
-            } onCancel: {
-                task.cancel()
+            do {
+                // A waiter's cancellation stops the shared fetch (in a run, every cancellation is the
+                // run's own: Ctrl-C)...
+                return try await withTaskCancellationHandler {
+                    try await task.value.value
+                } onCancel: {
+                    task.cancel()
+                }
+            } catch is CancellationError where !Task.isCancelled {
+                // ...and a waiter that was not cancelled itself starts a fresh fetch.
+                return try await accessToken()
             }
         }
     }
@@ -167,6 +173,10 @@ public final class OAuthClientCredentials<C: Clock>: CredentialProvider where C.
                 return Token(
                     value: value, expiresAt: sent + lifetime, issuedAt: sent, lifetime: lifetime,
                     replacedARejection: replacingARejection)
+            case 300..<400:
+                throw ConvoyError.authentication(
+                    "the login server answered HTTP \(response.status) (a redirect, not followed with credentials); "
+                        + "check --region or --login-base")
             case 400, 401, 403:
                 throw ConvoyError.authentication(
                     "the login server refused the client credentials (HTTP \(response.status)"
