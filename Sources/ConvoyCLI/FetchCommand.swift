@@ -191,10 +191,9 @@ struct FetchCommand {
         if let interval {
             let apiBase = configuration.apiBase
             let stateFile = outputPath
-            summary = try await runner.run { limiter, transport in
+            summary = try await runner.run { sender in
                 IntervalDiscovery(
-                    query: interval, apiBase: apiBase, transport: transport, limiter: limiter, credentials: credentials,
-                    clock: ContinuousClock(), stateFile: stateFile)
+                    query: interval, apiBase: apiBase, sender: sender, clock: ContinuousClock(), stateFile: stateFile)
             }
         } else if let exportPath {
             summary = try await runner.run(ids: ExportScanner(path: exportPath))

@@ -18,12 +18,12 @@ struct FetchRunner {
     /// Runs to the end, or until SIGINT/SIGTERM. Returns the summary; throws fatal errors.
     func run<Input: AsyncSequence & Sendable>(ids: Input) async throws -> FetchSummary
     where Input.Element == IDReader.Element {
-        try await run { _, _ in ids }
+        try await run { _ in ids }
     }
 
-    /// Runs with an input that needs the run's shared limiter and transport (interval discovery).
+    /// Runs with an input that sends requests of its own through the run's budget (interval discovery).
     func run<Input: AsyncSequence & Sendable>(
-        input: @Sendable (RateLimiter<ContinuousClock>, any HTTPTransport) -> Input
+        input: @Sendable (BudgetedSender<ContinuousClock>) -> Input
     ) async throws -> FetchSummary where Input.Element == IDReader.Element {
         let store = try OutputStore(outputPath: outputPath, errorsPath: errorsPath)
         let resume = store.resume
@@ -38,7 +38,7 @@ struct FetchRunner {
         let transport = URLSessionTransport(maxConnectionsPerHost: configuration.concurrency)
         let engine = FetchEngine(
             configuration: configuration, transport: transport, credentials: credentials, clock: ContinuousClock())
-        let ids = input(engine.limiter, transport)
+        let ids = input(engine.sender)
         let started = ContinuousClock.now
         let box = StoreBox(store)
         let work = Task { try await engine.run(ids: ids, store: box.store) }

@@ -16,10 +16,10 @@ import Testing
         func discovery() -> IntervalDiscovery<ContinuousClock> {
             IntervalDiscovery(
                 query: .init(interval: "2026-01-01T00:00:00Z/2026-07-01T00:00:00Z"), apiBase: server.baseURL,
-                transport: URLSessionTransport(maxConnectionsPerHost: 2), limiter: limiter,
-                credentials: StaticCredentials(token: nil), clock: ContinuousClock(),
-                stateFile: folder.file("o.ndjson"),
-                pageSize: 100)
+                sender: BudgetedSender(
+                    limiter: limiter, transport: URLSessionTransport(maxConnectionsPerHost: 2),
+                    credentials: StaticCredentials(token: nil)),
+                clock: ContinuousClock(), stateFile: folder.file("o.ndjson"), pageSize: 100)
         }
         func id(_ item: InputLine) -> String? {
             if case .id(let id) = item { return id.description }

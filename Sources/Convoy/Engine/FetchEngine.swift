@@ -24,7 +24,8 @@ import Synchronization
 public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration {
     public let configuration: FetchConfiguration
     public let limiter: RateLimiter<C>
-    private let transport: any HTTPTransport
+    /// Token, permit, transfer: how every request of the run is sent.
+    public let sender: BudgetedSender<C>
     private let credentials: any CredentialProvider
     private let clock: C
     private let live: Mutex<FetchSummary>
@@ -34,10 +35,10 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
         credentials: any CredentialProvider = StaticCredentials(token: nil), clock: C
     ) {
         self.configuration = configuration
-        self.transport = transport
         self.credentials = credentials
         self.clock = clock
         self.limiter = RateLimiter(configuration: configuration.limiter, clock: clock)
+        self.sender = BudgetedSender(limiter: limiter, transport: transport, credentials: credentials)
         self.live = Mutex(FetchSummary())
     }
 
@@ -239,37 +240,16 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
             if work.attempts > 1 { $0.retries += 1 }
         }
         let request = request(for: work)
-        group.addTask { [limiter, transport, credentials] in
-            // The token first: fetching one may wait (a 429 from the login server), and a permit
-            // must be spent right after it is taken.
-            let token: String?
+        group.addTask { [sender] in
             do {
-                token = try await credentials.accessToken()
-            } catch {
-                // Only the run's own cancellation abandons work; anything else is a real failure.
-                if Task.isCancelled { return .cancelled(work, inFlight: true) }
+                let (response, token) = try await sender.send(request)
+                return .attempted(work, .response(response, token: token))
+            } catch BudgetedSender<C>.Failure.noToken(let error) {
                 return .failedToAuthenticate(work, error)
-            }
-            let permit: RateLimitPermit
-            do {
-                permit = try await limiter.acquire()
+            } catch BudgetedSender<C>.Failure.transport(let error) {
+                return .attempted(work, .transportError(Self.describe(error)))
             } catch {
                 return .cancelled(work, inFlight: true)
-            }
-            do {
-                var request = request
-                if let token { request.headers["Authorization"] = "Bearer \(token)" }
-                let response = try await transport.send(request)
-                limiter.complete(
-                    permit, status: response.status,
-                    observation: RateLimitObservation(headers: response.headers, status: response.status))
-                return .attempted(work, .response(response, token: token))
-            } catch {
-                limiter.abandon(permit)
-                // A transfer cancelled by anything but the run's own cancellation is a transport
-                // failure to retry, never an id dropped from both files.
-                if Task.isCancelled { return .cancelled(work, inFlight: true) }
-                return .attempted(work, .transportError(Self.describe(error)))
             }
         }
     }
@@ -281,19 +261,19 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
             return HTTPRequest(
                 url: configuration.apiBase.appendingPathComponent(part.path(for: work.id)), headers: headers)
         case .messageBodies(let ids):
-            var line: [UInt8] = [UInt8(ascii: "[")]
-            for (index, id) in ids.enumerated() {
-                if index > 0 { line.append(UInt8(ascii: ",")) }
-                RecordEncoder.appendString(id, to: &line)
-            }
-            line.append(UInt8(ascii: "]"))
+            let body = RecordEncoder.array(
+                ids.map { id in
+                    var string: [UInt8] = []
+                    RecordEncoder.appendString(id, to: &string)
+                    return string
+                })
             var post = headers
             post["Content-Type"] = "application/json"
             return HTTPRequest(
                 method: "POST",
                 url: configuration.apiBase.appendingPathComponent(
                     "api/v2/conversations/messages/\(work.id)/messages/bulk"),
-                headers: post, body: Data(line))
+                headers: post, body: Data(body))
         }
     }
 
@@ -325,13 +305,7 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
                 break  // more batches to come
             }
             // All bulk answers collected: one array, each answer verbatim.
-            var list: [UInt8] = [UInt8(ascii: "[")]
-            for (index, body) in work.bodies.enumerated() {
-                if index > 0 { list.append(UInt8(ascii: ",")) }
-                list.append(contentsOf: body)
-            }
-            list.append(UInt8(ascii: "]"))
-            work.parts.append(.init(key: "messageBodies", json: list))
+            work.parts.append(.init(key: "messageBodies", json: RecordEncoder.array(work.bodies)))
             work.bodies = []
         }
         guard work.steps.isEmpty else {

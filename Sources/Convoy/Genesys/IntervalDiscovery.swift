@@ -5,8 +5,8 @@ import Foundation
 ///
 /// Flow: `POST /api/v2/analytics/conversations/details/jobs` with the interval (and filters) →
 /// poll `GET …/jobs/{jobId}` with capped exponential backoff until `FULFILLED` → page
-/// `GET …/jobs/{jobId}/results?cursor=…` until no cursor is returned. Every request takes a permit
-/// from the run's shared ``RateLimiter`` and a token from its ``CredentialProvider``.
+/// `GET …/jobs/{jobId}/results?cursor=…` until no cursor is returned. Every request goes through
+/// the run's ``BudgetedSender``, so it draws on the same budget and token as the fetches.
 ///
 /// Resume without fetching twice or losing an id: each page's ids are appended to a journal
 /// (`<output>.discovered`, one id per line) *before* the checkpoint (`<output>.discovery.json`:
@@ -73,9 +73,7 @@ public struct IntervalDiscovery<C: Clock>: AsyncSequence, Sendable where C.Durat
 
     let query: Query
     let apiBase: URL
-    let transport: any HTTPTransport
-    let limiter: RateLimiter<C>
-    let credentials: any CredentialProvider
+    let sender: BudgetedSender<C>
     let clock: C
     let journalPath: String
     let checkpointPath: String
@@ -84,14 +82,11 @@ public struct IntervalDiscovery<C: Clock>: AsyncSequence, Sendable where C.Durat
     /// - Parameters:
     ///   - stateFile: where the run's output goes; the journal and checkpoint are named after it.
     public init(
-        query: Query, apiBase: URL, transport: any HTTPTransport, limiter: RateLimiter<C>,
-        credentials: any CredentialProvider, clock: C, stateFile: String, pageSize: Int = 1000
+        query: Query, apiBase: URL, sender: BudgetedSender<C>, clock: C, stateFile: String, pageSize: Int = 1000
     ) {
         self.query = query
         self.apiBase = apiBase
-        self.transport = transport
-        self.limiter = limiter
-        self.credentials = credentials
+        self.sender = sender
         self.clock = clock
         self.journalPath = stateFile + ".discovered"
         self.checkpointPath = stateFile + ".discovery.json"
@@ -223,33 +218,26 @@ public struct IntervalDiscovery<C: Clock>: AsyncSequence, Sendable where C.Durat
         let backoff = Backoff()
         var last = ""
         for attempt in 1...10 {
-            var request = HTTPRequest(
+            let request = HTTPRequest(
                 method: method, url: url, headers: ["Accept": "application/json", "Content-Type": "application/json"],
                 body: body)
-            let token = try await credentials.accessToken()
-            if let token { request.headers["Authorization"] = "Bearer \(token)" }
-            let permit = try await limiter.acquire()
             let response: HTTPResponse
+            let token: String?
             do {
-                response = try await transport.send(request)
-            } catch is CancellationError {
-                limiter.abandon(permit)
-                throw CancellationError()
-            } catch {
-                limiter.abandon(permit)
+                (response, token) = try await sender.send(request)
+            } catch BudgetedSender<C>.Failure.noToken(let error) {
+                throw error
+            } catch BudgetedSender<C>.Failure.transport {
                 last = "network error"
                 try await clock.sleep(for: backoff.delay(forRetry: attempt, using: &generator))
                 continue
             }
-            limiter.complete(
-                permit, status: response.status,
-                observation: RateLimitObservation(headers: response.headers, status: response.status))
             switch response.status {
             case 200..<300, 404:
                 return response
             case 401:
-                guard await credentials.rejected(token) else {
-                    throw ConvoyError.authentication("HTTP 401 Unauthorized: \(credentials.rejectionAdvice)")
+                guard await sender.credentials.rejected(token) else {
+                    throw ConvoyError.authentication("HTTP 401 Unauthorized: \(sender.credentials.rejectionAdvice)")
                 }
             case 429:
                 last = "HTTP 429"  // the limiter holds everyone back until Retry-After

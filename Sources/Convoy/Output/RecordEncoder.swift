@@ -60,6 +60,17 @@ public enum RecordEncoder {
         return line
     }
 
+    /// A JSON array of `elements`, each already JSON, joined verbatim: `[e1,e2,…]`.
+    public static func array(_ elements: [[UInt8]]) -> [UInt8] {
+        var list: [UInt8] = [UInt8(ascii: "[")]
+        for (index, element) in elements.enumerated() {
+            if index > 0 { list.append(UInt8(ascii: ",")) }
+            list.append(contentsOf: element)
+        }
+        list.append(UInt8(ascii: "]"))
+        return list
+    }
+
     /// Appends `text` as a JSON string literal, escaping quotes, backslashes and control characters.
     public static func appendString(_ text: String, to line: inout [UInt8]) {
         line.append(UInt8(ascii: "\""))
