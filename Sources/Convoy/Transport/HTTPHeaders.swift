@@ -10,6 +10,7 @@ public struct HTTPHeaders: Sendable, Equatable, ExpressibleByDictionaryLiteral {
         var fields: [String: String] = [:]
         for (name, value) in pairs {
             let key = name.lowercased()
+            let value = value.trimmingASCIISpaces()
             if let existing = fields[key] {
                 fields[key] = existing + ", " + value
             } else {
@@ -23,9 +24,10 @@ public struct HTTPHeaders: Sendable, Equatable, ExpressibleByDictionaryLiteral {
         self.init(elements)
     }
 
-    /// The value of the field `name`, looked up case-insensitively, trimmed of surrounding spaces.
+    /// The value of the field `name`, looked up case-insensitively, trimmed of surrounding spaces
+    /// (once, when the headers were made: lookups sit on every request's path).
     public subscript(name: String) -> String? {
-        fields[name.lowercased()]?.trimmingASCIISpaces()
+        fields[name.lowercased()]
     }
 
     /// Every field as (lowercased name, value).
