@@ -15,6 +15,9 @@ enum SummaryReport {
         if summary.invalid > 0 { failed += "  (\(summary.invalid) not conversation ids)" }
         lines.append(failed)
         lines.append("  skipped   \(pad(summary.skipped))  (already recorded by an earlier run)")
+        if summary.otherShards > 0 {
+            lines.append("  others    \(pad(summary.otherShards))  (other shards' ids, left to their machines)")
+        }
         if summary.duplicates > 0 {
             lines.append("  repeated  \(pad(summary.duplicates))  (duplicate ids, fetched once)")
         }

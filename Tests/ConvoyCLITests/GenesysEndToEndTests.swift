@@ -157,7 +157,7 @@ import Testing
         let input = try writeIDs(ids, in: scratch)
         var union: [String] = []
         for k in 1...3 {
-            let (status, _) = await convoy(
+            let (status, console) = await convoy(
                 [
                     "fetch", input, "--shard", "\(k)/3", "--api-base", server.baseURL.absoluteString, "--output",
                     scratch.file("s\(k).ndjson"), "--no-progress",
@@ -166,6 +166,7 @@ import Testing
             let part = try ConvoyCLITests.ids(scratch.file("s\(k).ndjson"))
             #expect(!part.isEmpty)
             #expect(Set(union).isDisjoint(with: part))
+            #expect(console.capturedError.contains("\(ids.count - part.count)  (other shards' ids"))
             union += part
         }
         #expect(union.count == ids.count && Set(union) == Set(ids))

@@ -60,7 +60,6 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
     where Input.Element == IDReader.Element {
         let started = clock.now
         var loop = RunLoopState(resume: store.resume)
-        live.withLock { $0.resumedRetries = store.resume.retrying }
         var iterator = ids.makeAsyncIterator()
         var fatal: Error?
 

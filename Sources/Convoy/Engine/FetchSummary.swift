@@ -20,8 +20,6 @@ public struct FetchSummary: Sendable, Equatable {
     public var throttled = 0
     /// Ids in flight or queued when the run was interrupted, to be fetched by a re-run.
     public var abandoned = 0
-    /// Retryable failures of an earlier run that this run tried again.
-    public var resumedRetries = 0
     /// Seconds from start to finish.
     public var wallSeconds = 0.0
     /// True when the run stopped early (signal or fatal error): a re-run resumes it.

@@ -29,11 +29,6 @@ public struct HTTPHeaders: Sendable, Equatable, ExpressibleByDictionaryLiteral {
     public subscript(name: String) -> String? {
         fields[name.lowercased()]
     }
-
-    /// Every field as (lowercased name, value).
-    public var all: [(name: String, value: String)] {
-        fields.map { ($0.key, $0.value) }.sorted { $0.name < $1.name }
-    }
 }
 
 extension String {
