@@ -5,7 +5,9 @@ import Synchronization
 /// `sleep(until:)` suspends until ``advance(by:)`` moves `now` to or past the deadline; sleepers
 /// due at the same time wake in the order they went to sleep. Cancelling a sleeping task wakes it
 /// with `CancellationError`. ``sleeperCount`` and ``waitForSleepers(_:)`` let a test wait until the
-/// code under test has actually gone to sleep before advancing.
+/// code under test has actually gone to sleep before advancing; the wait ends with
+/// `CancellationError` when the test is cancelled (a time limit), so a test whose code never
+/// sleeps fails instead of spinning forever.
 public final class ManualClock: Clock, Sendable {
     /// A point on the manual clock: the time advanced since the clock was made.
     public struct Instant: InstantProtocol, Sendable, Hashable, Comparable, CustomStringConvertible {
@@ -92,9 +94,35 @@ public final class ManualClock: Clock, Sendable {
         for sleeper in due { sleeper.continuation.resume() }
     }
 
+    /// Runs `operation`, moving time to the next deadline whenever someone sleeps on this clock,
+    /// until it returns: for code whose waits are all on this clock, when a test checks the instants
+    /// afterwards rather than stepping through them. Cancelling the caller cancels the operation.
+    public func advancingWhileAsleep<T: Sendable>(
+        _ operation: @escaping @Sendable () async throws -> T
+    )
+        async throws -> T
+    {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                while true {
+                    try await waitUntil(timeout: .seconds(3600)) { self.sleeperCount > 0 }
+                    if let next = self.nextDeadline { self.advance(to: next) }
+                }
+            }
+            defer { group.cancelAll() }
+            while let result = try await group.next() {
+                if let result { return result }
+            }
+            throw CancellationError()
+        }
+    }
+
     /// Yields until at least `count` tasks sleep on this clock.
-    public func waitForSleepers(_ count: Int) async {
+    /// - Throws: `CancellationError` when the waiting task is cancelled first.
+    public func waitForSleepers(_ count: Int) async throws {
         while sleeperCount < count {
+            try Task.checkCancellation()
             await Task.yield()
         }
     }

@@ -43,18 +43,6 @@ func convoyExecutable() throws -> URL {
     throw ConvoyError.configuration("the convoy executable is not built next to \(CommandLine.arguments[0])")
 }
 
-/// Waits (polling, bounded) until `condition` holds.
-func waitUntil(timeout: Duration = .seconds(30), _ condition: () throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while try !condition() {
-        guard ContinuousClock.now < deadline else {
-            Issue.record("condition not met within \(timeout)")
-            return
-        }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-}
-
 func lineCount(_ path: String) -> Int {
     guard let data = FileManager.default.contents(atPath: path) else { return 0 }
     return data.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }

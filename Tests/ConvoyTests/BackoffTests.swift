@@ -2,7 +2,7 @@ import Convoy
 import ConvoyMock
 import Testing
 
-@Suite struct BackoffTests {
+@Suite(.timeLimit(.minutes(1))) struct BackoffTests {
     @Test(arguments: [(1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (7, 30.0), (1000, 30.0), (Int.max, 30.0)])
     func ceilingDoublesUpToTheCap(retry: Int, expected: Double) {
         let backoff = Backoff(base: .milliseconds(500), cap: .seconds(30))

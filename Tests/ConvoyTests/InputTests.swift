@@ -2,7 +2,7 @@ import Convoy
 import Foundation
 import Testing
 
-@Suite struct InputTests {
+@Suite(.timeLimit(.minutes(1))) struct InputTests {
     static let id = "3f2a5c9e-1b2d-4c3e-8f9a-0b1c2d3e4f50"
 
     @Test(arguments: [

@@ -1,7 +1,7 @@
 import Convoy
 import Testing
 
-@Suite struct JSONCompactorTests {
+@Suite(.timeLimit(.minutes(1))) struct JSONCompactorTests {
     static func compact(_ text: String) -> String? {
         JSONCompactor.compact(Array(text.utf8)).map { String(decoding: $0, as: UTF8.self) }
     }

@@ -9,7 +9,7 @@ func readLines(_ path: String) throws -> [String] {
     return lines
 }
 
-@Suite struct OutputStoreTests {
+@Suite(.timeLimit(.minutes(1))) struct OutputStoreTests {
     static let a = ConversationID("aaaaaaaa-0000-4000-8000-000000000001")!
     static let b = ConversationID("bbbbbbbb-0000-4000-8000-000000000002")!
     static let c = ConversationID("cccccccc-0000-4000-8000-000000000003")!

@@ -2,7 +2,7 @@ import Convoy
 import Foundation
 import Testing
 
-@Suite struct RateLimitObservationTests {
+@Suite(.timeLimit(.minutes(1))) struct RateLimitObservationTests {
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
 
     struct Case: Sendable, CustomTestStringConvertible {

@@ -27,7 +27,7 @@ import Testing
         }
         await Self.settle { admitted.value == 1 && limiter.waiting == 3 }
         #expect(admitted.value == 1, "the first goes at once")
-        await clock.waitForSleepers(1)
+        try await clock.waitForSleepers(1)
         for second in 1...3 {
             clock.advance(by: .milliseconds(999))
             await Self.idle()
@@ -35,7 +35,7 @@ import Testing
             clock.advance(by: .milliseconds(1))
             await Self.settle { admitted.value == second + 1 }
             #expect(admitted.value == second + 1, "exactly one per second")
-            if second < 3 { await clock.waitForSleepers(1) }
+            if second < 3 { try await clock.waitForSleepers(1) }
         }
         for task in tasks { try await task.value }
         #expect(limiter.inFlight == 4)
@@ -54,14 +54,14 @@ import Testing
         }
         await Self.settle { limiter.waiting == 3 }
         limiter.complete(first, status: 429, observation: RateLimitObservation(retryAfter: .seconds(10)))
-        await clock.waitForSleepers(1)
+        try await clock.waitForSleepers(1)
         clock.advance(by: .seconds(9))
         await Self.idle()
         #expect(admitted.value == 0, "the pause holds everyone, not only the throttled request")
         clock.advance(by: .seconds(1))
         await Self.settle { admitted.value == 1 }
         #expect(admitted.value == 1, "after the pause they leave paced, not as a herd")
-        await clock.waitForSleepers(1)
+        try await clock.waitForSleepers(1)
         clock.advance(by: .seconds(1))
         await Self.settle { admitted.value == 3 }
         for task in tasks { try await task.value }

@@ -11,7 +11,8 @@ import Synchronization
 /// then decrement"). When an answer changes the schedule (a 429 pauses everyone, a header speeds
 /// things up), the timer is re-armed; nobody sleeps on a stale reservation.
 ///
-/// Cancelling a waiting task removes it from the queue and throws `CancellationError`.
+/// Cancelling a waiting task removes it from the queue and throws `CancellationError`; when the last
+/// waiter goes, the timer is cancelled too, so a cancelled run leaves no task behind.
 public final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration {
     private struct Waiter {
         let id: UInt64
@@ -29,6 +30,14 @@ public final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration 
         var inFlight = 0
 
         var queued: Int { waiters.count - head }
+
+        /// Stops the timer. A timer task already past its sleep only releases waiters that are due.
+        mutating func disarmTimer() {
+            timer?.cancel()
+            timer = nil
+            timerDeadline = nil
+            timerGeneration += 1
+        }
 
         mutating func popFirst() -> Waiter? {
             guard head < waiters.count else { return nil }
@@ -84,7 +93,9 @@ public final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration 
                 guard let index = storage.waiters[storage.head...].firstIndex(where: { $0.id == id }) else {
                     return nil
                 }
-                return storage.waiters.remove(at: index)
+                let waiter = storage.waiters.remove(at: index)
+                if storage.queued == 0 { storage.disarmTimer() }  // nobody left to wake
+                return waiter
             }
             waiter?.continuation.resume(throwing: CancellationError())
         }
@@ -128,8 +139,7 @@ public final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration 
     private func armTimer(_ storage: inout Storage, now: C.Instant) {
         let deadline = storage.state.earliestAdmission(now: now)
         if let armed = storage.timerDeadline, armed <= deadline, storage.timer != nil { return }
-        storage.timer?.cancel()
-        storage.timerGeneration += 1
+        storage.disarmTimer()
         storage.timerDeadline = deadline
         let generation = storage.timerGeneration
         storage.timer = Task { [clock, weak self] in
