@@ -96,7 +96,11 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
                 }
             }
         }
-        try? store.sync()
+        do {
+            try store.sync()  // on every way out: done, Ctrl-C or a fatal error
+        } catch {
+            fatal = fatal ?? error
+        }
         let summary = live.withLock { summary -> FetchSummary in
             summary.abandoned = loop.abandoned + loop.readyCount
             summary.interrupted = Task.isCancelled || fatal != nil

@@ -7,27 +7,30 @@ import Glibc
 /// target, then `fsync` the folder so the rename itself is durable.
 public enum AtomicFile {
     /// Replaces `path` with `lines`, each followed by `\n`.
-    public static func replace(path: String, lines: [ArraySlice<UInt8>]) throws {
+    /// - Parameter fileSystem: the system calls that write, sync and rename (a test may record them).
+    public static func replace(
+        path: String, lines: [ArraySlice<UInt8>], fileSystem: any FileSystem = PosixFileSystem()
+    ) throws {
         let temp = path + ".tmp-\(getpid())"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        let fd = fileSystem.open(temp, flags: O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode: 0o600)
         guard fd >= 0 else { throw ConvoyError.output("cannot create \(temp): \(NDJSONFile.lastError())") }
         var ok = true
         for line in lines where ok {
             var bytes = Array(line)
             bytes.append(UInt8(ascii: "\n"))
-            ok = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) == $0.count }
+            ok = bytes.withUnsafeBytes { fileSystem.write(fd, $0) == $0.count }
         }
-        ok = ok && fsync(fd) == 0
+        ok = ok && fileSystem.fsync(fd) == 0
         _ = close(fd)
-        guard ok, rename(temp, path) == 0 else {
+        guard ok, fileSystem.rename(temp, to: path) == 0 else {
             let reason = NDJSONFile.lastError()
             _ = unlink(temp)
             throw ConvoyError.output("cannot rewrite \(path): \(reason)")
         }
         let folder = (path as NSString).deletingLastPathComponent
-        let folderFD = open(folder.isEmpty ? "." : folder, O_RDONLY | O_CLOEXEC)
+        let folderFD = fileSystem.open(folder.isEmpty ? "." : folder, flags: O_RDONLY | O_CLOEXEC, mode: 0)
         if folderFD >= 0 {
-            _ = fsync(folderFD)
+            _ = fileSystem.fsync(folderFD)
             _ = close(folderFD)
         }
     }

@@ -13,13 +13,16 @@ public final class NDJSONFile {
     /// Bytes cut from the end when it was opened (a torn line), 0 for a clean file.
     public let truncatedBytes: Int
     private let descriptor: Int32
+    private let fileSystem: any FileSystem
     private var unsyncedWrites = 0
 
     /// Opens `path` for appending, creating it (0600) when absent, and cuts a torn last line.
+    /// - Parameter fileSystem: the system calls that open, write and sync (a test may record them).
     /// - Throws: ``ConvoyError/output(_:)`` naming the path and the system's reason.
-    public init(path: String) throws {
+    public init(path: String, fileSystem: any FileSystem = PosixFileSystem()) throws {
         self.path = path
-        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        self.fileSystem = fileSystem
+        let fd = fileSystem.open(path, flags: O_RDWR | O_CREAT | O_CLOEXEC, mode: 0o600)
         guard fd >= 0 else { throw ConvoyError.output("cannot open \(path): \(Self.lastError())") }
         descriptor = fd
         do {
@@ -34,7 +37,7 @@ public final class NDJSONFile {
     }
 
     deinit {
-        _ = fsync(descriptor)
+        _ = fileSystem.fsync(descriptor)
         _ = close(descriptor)
     }
 
@@ -46,7 +49,7 @@ public final class NDJSONFile {
         try record.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
-                let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                let written = fileSystem.write(descriptor, UnsafeRawBufferPointer(rebasing: buffer[offset...]))
                 if written < 0 {
                     if errno == EINTR { continue }
                     throw ConvoyError.output("cannot write \(path): \(Self.lastError())")
@@ -60,7 +63,9 @@ public final class NDJSONFile {
     /// Forces written records to stable storage (`fsync`).
     public func sync() throws {
         guard unsyncedWrites > 0 else { return }
-        guard fsync(descriptor) == 0 else { throw ConvoyError.output("cannot sync \(path): \(Self.lastError())") }
+        guard fileSystem.fsync(descriptor) == 0 else {
+            throw ConvoyError.output("cannot sync \(path): \(Self.lastError())")
+        }
         unsyncedWrites = 0
     }
 

@@ -30,23 +30,37 @@ public final class OutputStore {
     public let output: NDJSONFile
     public let errors: NDJSONFile
     public let resume: Resume
-    private var lastSync = Date()
+    /// The longest a written record waits for `fsync`: the most a power loss can take.
+    public let syncInterval: Duration
+    /// Time since the store opened, on the clock it was given.
+    private let elapsed: @Sendable () -> Duration
+    private var lastSync: Duration = .zero
 
     /// Opens (or creates) both files and reads back what an earlier run left.
-    public init(outputPath: String, errorsPath: String) throws {
+    /// - Parameters:
+    ///   - syncInterval: records are synced when one is written at least this long after the last
+    ///     sync (default 1 s), and always by ``sync()`` (the engine calls it on exit and on Ctrl-C).
+    ///   - clock: measures the interval; tests pass a manual clock.
+    ///   - fileSystem: the system calls behind both files.
+    public init(
+        outputPath: String, errorsPath: String, syncInterval: Duration = .seconds(1),
+        clock: any Clock<Duration> = ContinuousClock(), fileSystem: any FileSystem = PosixFileSystem()
+    ) throws {
         guard outputPath != errorsPath else {
             throw ConvoyError.usage("the output and errors files must differ (both are \(outputPath))")
         }
+        self.syncInterval = syncInterval
+        self.elapsed = Self.stopwatch(clock)
         var resume = Resume()
-        let output = try NDJSONFile(path: outputPath)
+        let output = try NDJSONFile(path: outputPath, fileSystem: fileSystem)
         resume.truncatedBytes += output.truncatedBytes
         try NDJSONFile.forEachLine(atPath: outputPath) { line in
             if let id = Self.leadingID(line) { resume.done.insert(id) }
         }
-        let errorsTruncated = try Self.rewriteErrors(atPath: errorsPath, resume: &resume)
+        let errorsTruncated = try Self.rewriteErrors(atPath: errorsPath, resume: &resume, fileSystem: fileSystem)
         resume.truncatedBytes += errorsTruncated
         self.output = output
-        self.errors = try NDJSONFile(path: errorsPath)
+        self.errors = try NDJSONFile(path: errorsPath, fileSystem: fileSystem)
         self.resume = resume
     }
 
@@ -68,12 +82,17 @@ public final class OutputStore {
     public func sync() throws {
         try output.sync()
         try errors.sync()
-        lastSync = Date()
+        lastSync = elapsed()
     }
 
-    /// Syncs at most once a second, bounding what a power loss can take.
+    /// Syncs when `syncInterval` has passed since the last sync, bounding what a power loss can take.
     private func syncIfDue() throws {
-        if Date().timeIntervalSince(lastSync) >= 1 { try sync() }
+        if elapsed() - lastSync >= syncInterval { try sync() }
+    }
+
+    private static func stopwatch<C: Clock<Duration>>(_ clock: C) -> @Sendable () -> Duration {
+        let start = clock.now
+        return { start.duration(to: clock.now) }
     }
 
     /// The id of an output record: the value of its leading `{"id":"`, which Convoy always writes first.
@@ -85,9 +104,11 @@ public final class OutputStore {
     }
 
     /// Keeps permanent failures, drops retryable ones, and returns the torn bytes cut.
-    private static func rewriteErrors(atPath path: String, resume: inout Resume) throws -> Int {
+    private static func rewriteErrors(
+        atPath path: String, resume: inout Resume, fileSystem: any FileSystem
+    ) throws -> Int {
         guard FileManager.default.fileExists(atPath: path) else { return 0 }
-        let truncated = try NDJSONFile(path: path).truncatedBytes
+        let truncated = try NDJSONFile(path: path, fileSystem: fileSystem).truncatedBytes
         var kept: [ArraySlice<UInt8>] = []
         var dropped = 0
         try NDJSONFile.forEachLine(atPath: path) { line in
@@ -106,7 +127,7 @@ public final class OutputStore {
         }
         resume.retrying = dropped
         guard dropped > 0 else { return truncated }
-        try AtomicFile.replace(path: path, lines: kept)
+        try AtomicFile.replace(path: path, lines: kept, fileSystem: fileSystem)
         return truncated
     }
 }
