@@ -7,8 +7,9 @@
 ///
 /// The token endpoint expects `Authorization: Basic base64(clientId:clientSecret)`,
 /// `Content-Type: application/x-www-form-urlencoded` and the body `grant_type=client_credentials`, and answers:
-/// - `200 {"access_token":"…","token_type":"bearer","expires_in":N}`, `N` = ``tokenLifetime`` in whole seconds,
-///   rounded up, at least 1 (the token itself expires after exactly ``tokenLifetime``);
+/// - `200 {"access_token":"…","token_type":"bearer","expires_in":N}`, `N` = ``tokenLifetime`` in seconds, exactly
+///   (a whole number when it is one, else a decimal; 0 for a lifetime of 0 or less), the time after which the
+///   token is refused;
 /// - `401 {"error":"invalid_client","description":"authentication failed"}` for missing, malformed or wrong
 ///   credentials (checked first);
 /// - `400 {"error":"invalid_request","description":"…"}` for another content type;
@@ -24,7 +25,7 @@ public struct MockOAuth: Sendable, Equatable {
     /// The client secret expected in the Basic credentials (compared exactly).
     public var clientSecret: String
     /// How long an issued token stays valid, from the instant it was issued. Durations of 0 or less issue tokens
-    /// that are already expired (still announced as `expires_in: 1`).
+    /// that are already expired.
     public var tokenLifetime: Duration
     /// The token endpoint's own limit (`nil`: unlimited); see ``MockRateLimit`` for the semantics.
     public var tokenRateLimit: MockRateLimit?

@@ -11,13 +11,14 @@ import Testing
         "GENESYSCLOUD_OAUTHCLIENT_ID": "convoy-test", "GENESYSCLOUD_OAUTHCLIENT_SECRET": secret,
     ]
 
-    @Test func tokensThatExpireMidRunLoseNothingAndSecretsStayHidden() async throws {
+    @Test func tokensAreRenewedBeforeTheyExpireAndSecretsStayHidden() async throws {
         let scratch = try TemporaryDirectory()
+        // 1 s tokens (announced exactly) over a run of about 2.5 s, the token endpoint limited too.
         let server = try MockAPIServer.start(
             MockServerConfiguration(
                 rateLimit: .fixedWindow(limit: 100, window: .milliseconds(500)),
                 oauth: MockOAuth(
-                    clientId: "convoy-test", clientSecret: Self.secret, tokenLifetime: .milliseconds(700),
+                    clientId: "convoy-test", clientSecret: Self.secret, tokenLifetime: .seconds(1),
                     tokenRateLimit: .fixedWindow(limit: 1, window: .seconds(1)))))
         defer { server.shutdown() }
         let ids = MockConversationStore.sampleIDs(count: 500, seed: 21)
@@ -31,6 +32,7 @@ import Testing
         #expect(Set(try ConvoyCLITests.ids(scratch.file("o.ndjson"))) == Set(ids), "0 lost across expiries")
         let counters = server.counters()
         #expect(counters.tokensIssued >= 3, "tokens were renewed during the run: \(counters.tokensIssued)")
+        #expect(counters.unauthorized == 0, "every token was replaced before it expired, not after a 401")
         #expect(counters.tokenRequests <= counters.tokensIssued * 3, "token 429s waited, not hammered")
         for text in [
             console.capturedError, console.capturedOutput,
@@ -72,7 +74,8 @@ import Testing
         #expect(status == 0, "\(console.capturedError)")
         let text = try String(contentsOfFile: scratch.file("o.ndjson"), encoding: .utf8)
         let lines = text.split(separator: "\n")
-        #expect(lines.count == ids.count)
+        let landed = try ConvoyCLITests.ids(scratch.file("o.ndjson"))
+        #expect(landed.sorted() == ids.sorted(), "every id once, none missing, none extra")
         for line in lines {
             let record = try #require(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             let id = record["id"] as! String

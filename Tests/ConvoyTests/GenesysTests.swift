@@ -4,7 +4,7 @@ import Foundation
 import Synchronization
 import Testing
 
-@Suite struct RegionAndShardTests {
+@Suite(.timeLimit(.minutes(1))) struct RegionAndShardTests {
     @Test(arguments: [
         ("us-east-1", "https://api.mypurecloud.com", "https://login.mypurecloud.com"),
         ("EU-WEST-1", "https://api.mypurecloud.ie", "https://login.mypurecloud.ie"),
@@ -56,6 +56,9 @@ import Testing
             "GENESYSCLOUD_OAUTHCLIENT_ID": "id", "GENESYSCLOUD_OAUTHCLIENT_SECRET": "s3cret",
         ])
         #expect(env == ClientCredentials(clientID: "id", clientSecret: "s3cret"))
+        let shown = ["\(env!)", String(reflecting: env!), "\([env!])"]
+        #expect(
+            shown.allSatisfy { !$0.contains("s3cret") && $0.contains("id") }, "the secret is never printed: \(shown)")
         #expect(!"\(env!)".contains("s3cret") && !String(reflecting: env!).contains("s3cret"))
 
         let folder = try TemporaryDirectory()
@@ -173,6 +176,30 @@ final class FakeLoginServer: HTTPTransport {
         #expect(oauth.tokenRequests == 2)
     }
 
+    @Test func aTokenThatWentStaleWhileWaitingForAPermitIsNeverSent() async throws {
+        // A 10 s token is fresh for 9 s; the budget is paused for 30 s. The request waiting out the
+        // pause must go with a new token, not the one it held when it started waiting.
+        let clock = ManualClock()
+        let login = FakeLoginServer { n in FakeLoginServer.token("t\(n)", expiresIn: 10) }
+        let oauth = OAuthClientCredentials(
+            credentials: Self.credentials, loginBase: Self.login, transport: login, clock: clock)
+        let limiter = RateLimiter(configuration: .init(initialRate: 100), clock: clock)
+        let first = try await limiter.acquire()
+        limiter.complete(first, status: 429, observation: RateLimitObservation(retryAfter: .seconds(30)))
+        let api = FakeTransport(requests: { request, id, _ in
+            HTTPResponse(
+                status: 200, headers: ["X-Token": request.headers["Authorization"] ?? ""], body: Data("{}".utf8))
+        })
+        let sender = BudgetedSender(limiter: limiter, transport: api, credentials: oauth)
+        let (response, token) = try await clock.advancingWhileAsleep {
+            try await sender.send(HTTPRequest(url: URL(string: "http://127.0.0.1:1/api/v2/conversations/x")!))
+        }
+        #expect(clock.now >= ManualClock.Instant(offset: .seconds(30)), "it waited out the pause")
+        #expect(token == "t2" && response.headers["X-Token"] == "Bearer t2")
+        #expect(api.requests.count == 1, "t1 never reached the API")
+        #expect(oauth.tokenRequests == 2)
+    }
+
     @Test func honoursRetryAfterFromTheLoginServer() async throws {
         let clock = ManualClock()
         let server = FakeLoginServer { n in
@@ -183,7 +210,7 @@ final class FakeLoginServer: HTTPTransport {
         let oauth = OAuthClientCredentials(
             credentials: Self.credentials, loginBase: Self.login, transport: server, clock: clock)
         let pending = Task { try await oauth.accessToken() }
-        await clock.waitForSleepers(1)
+        try await clock.waitForSleepers(1)
         #expect(clock.nextDeadline == ManualClock.Instant(offset: .seconds(7)))
         clock.advance(by: .seconds(7))
         #expect(try await pending.value == "t2")

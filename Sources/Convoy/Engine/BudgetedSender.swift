@@ -4,7 +4,9 @@
 /// Every API request of a run (the engine's and interval discovery's) goes through here, so no
 /// path can skip the budget or forget to return a permit. The token is taken before the permit
 /// because getting one may wait (a 429 from the login server), while a permit must be spent at
-/// once: the limiter dates the request from its admission.
+/// once: the limiter dates the request from its admission. A permit can take a window or a pause
+/// to come, so the token is checked again once it has: one that went stale meanwhile (expired, or
+/// due for renewal) is never sent; the permit is abandoned and both are taken anew.
 public struct BudgetedSender<C: Clock>: Sendable where C.Duration == Duration {
     /// Why a request got no answer (other than cancellation).
     public enum Failure: Error {
@@ -28,14 +30,19 @@ public struct BudgetedSender<C: Clock>: Sendable where C.Duration == Duration {
     /// - Returns: the answer, and the token it carried (for ``CredentialProvider/rejected(_:)`` on a 401).
     /// - Throws: `CancellationError` only when the calling task was cancelled, else a ``Failure``.
     public func send(_ request: HTTPRequest) async throws -> (response: HTTPResponse, token: String?) {
-        let token: String?
-        do {
-            token = try await credentials.accessToken()
-        } catch {
-            if Task.isCancelled { throw CancellationError() }
-            throw Failure.noToken(error)
-        }
-        let permit = try await limiter.acquire()  // throws only CancellationError
+        var token: String?
+        var permit: RateLimitPermit
+        repeat {
+            do {
+                token = try await credentials.accessToken()
+            } catch {
+                if Task.isCancelled { throw CancellationError() }
+                throw Failure.noToken(error)
+            }
+            permit = try await limiter.acquire()  // throws only CancellationError
+            if credentials.isFresh(token) { break }
+            limiter.abandon(permit)
+        } while true
         var request = request
         if let token { request.headers["Authorization"] = "Bearer \(token)" }
         do {

@@ -9,6 +9,14 @@ public protocol CredentialProvider: Sendable {
     func rejected(_ token: String?) async -> Bool
     /// What to tell the user when the API keeps answering 401 (never containing a secret).
     var rejectionAdvice: String { get }
+    /// Whether `token`, handed out earlier, may still be sent now: false once the provider knows it
+    /// expired or is due for renewal. Must not wait.
+    func isFresh(_ token: String?) -> Bool
+}
+
+extension CredentialProvider {
+    /// Tokens that never expire stay fresh.
+    public func isFresh(_ token: String?) -> Bool { true }
 }
 
 /// A fixed token (from `--token` or `GENESYSCLOUD_ACCESS_TOKEN`), or none for the mock API.

@@ -111,6 +111,13 @@ public final class OAuthClientCredentials<C: Clock>: CredentialProvider where C.
         }
     }
 
+    public func isFresh(_ token: String?) -> Bool {
+        state.withLock { state in
+            guard let current = state.token, current.value == token else { return false }
+            return clock.now < current.expiresAt - margin(for: current.lifetime)
+        }
+    }
+
     public func rejected(_ token: String?) async -> Bool {
         state.withLock { state in
             guard let current = state.token, current.value == token else {

@@ -36,11 +36,15 @@ extension MockResponder {
         var generator = SystemRandomNumberGenerator()
         let token = Base64URL.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
         state.issue(token: token, lifetime: oauth.tokenLifetime, now: now)
-        let expiresIn = max(1, ceilSeconds(oauth.tokenLifetime.clampedNanoseconds))
+        // Exactly the lifetime, so a client that renews early is never surprised by a 401.
+        let nanoseconds = max(0, oauth.tokenLifetime.clampedNanoseconds)
+        let expiresIn: JSONValue =
+            nanoseconds % 1_000_000_000 == 0
+            ? .int(Int(nanoseconds / 1_000_000_000)) : .double(Double(nanoseconds) / 1e9)
         return Reply(
             status: 200,
             body: JSONValue.object([
-                ("access_token", .string(token)), ("token_type", "bearer"), ("expires_in", .int(Int(expiresIn))),
+                ("access_token", .string(token)), ("token_type", "bearer"), ("expires_in", expiresIn),
             ]).compactBytes())
     }
 
