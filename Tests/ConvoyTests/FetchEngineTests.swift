@@ -4,12 +4,21 @@ import Foundation
 import Synchronization
 import Testing
 
-/// An in-memory API: `respond` decides each answer from the id and how often it was asked for.
+/// An in-memory API: `respond` decides each answer from the request, its id and how often that id
+/// was asked for.
 final class FakeTransport: HTTPTransport {
-    let respond: @Sendable (_ id: String, _ attempt: Int) async throws -> HTTPResponse
+    let respond: @Sendable (_ request: HTTPRequest, _ id: String, _ attempt: Int) async throws -> HTTPResponse
     private let log = Mutex<[String]>([])
 
     init(_ respond: @escaping @Sendable (_ id: String, _ attempt: Int) async throws -> HTTPResponse) {
+        self.respond = { _, id, attempt in try await respond(id, attempt) }
+    }
+
+    init(
+        requests respond:
+            @escaping @Sendable (_ request: HTTPRequest, _ id: String, _ attempt: Int) async throws ->
+            HTTPResponse
+    ) {
         self.respond = respond
     }
 
@@ -22,7 +31,7 @@ final class FakeTransport: HTTPTransport {
             log.append(id)
             return log.filter { $0 == id }.count
         }
-        return try await respond(id, attempt)
+        return try await respond(request, id, attempt)
     }
 
     static let budget: HTTPHeaders = [
@@ -144,6 +153,76 @@ func idsIn(_ path: String) throws -> [String] {
         #expect(try readLines(folder.file("e.ndjson")).isEmpty, "401 is not the id's fault: a re-run retries it")
     }
 
+    @Test func inFlightRequestsNeverExceedTheConcurrency() async throws {
+        let folder = try TemporaryDirectory()
+        let ids = makeIDs(12)
+        let gate = Gate()
+        let transport = FakeTransport { id, _ in
+            await gate.pass()
+            return FakeTransport.ok(id)
+        }
+        let store = UncheckedBox(
+            try OutputStore(outputPath: folder.file("o.ndjson"), errorsPath: folder.file("e.ndjson")))
+        let engine = engine(transport, concurrency: 3)
+        let run = Task { try await engine.run(ids: lines(ids), store: store.value) }
+        // Let one request go at a time, each once the engine has had every chance to send more.
+        for released in 0..<ids.count {
+            try await waitUntil { gate.held == min(3, ids.count - released) }
+            for _ in 0..<200 { await Task.yield() }
+            gate.releaseOne()
+        }
+        let summary = try await run.value
+        #expect(summary.fetched == ids.count)
+        #expect(gate.maxInFlight == 3, "exactly --concurrency requests in flight, never more")
+    }
+
+    @Test func aRejectedTokenIsRenewedAndTheRequestRetriedAfterAThrottle() async throws {
+        // On the manual clock: 401s with the first token, a 429 with Retry-After 5 s for one id
+        // under the second, and nothing lost or stopped.
+        let folder = try TemporaryDirectory()
+        let ids = makeIDs(6)
+        let clock = ManualClock()
+        let sent = Mutex<[(id: String, token: String, at: ManualClock.Instant, status: Int)]>([])
+        let transport = FakeTransport(requests: { request, id, _ in
+            let token = request.headers["Authorization"] ?? ""
+            let status: Int = sent.withLock { log in
+                let status =
+                    token != "Bearer token-2" ? 401 : id == ids[0] && !log.contains { $0.status == 429 } ? 429 : 200
+                log.append((id, token, clock.now, status))
+                return status
+            }
+            switch status {
+            case 200: return FakeTransport.ok(id)
+            case 429: return HTTPResponse(status: 429, headers: ["Retry-After": "5"], body: Data())
+            default: return FakeTransport.status(status)
+            }
+        })
+        var configuration = FetchConfiguration(apiBase: URL(string: "http://127.0.0.1:1")!)
+        configuration.concurrency = 4
+        configuration.limiter.initialRate = 1000
+        let credentials = RotatingCredentials()
+        let engine = FetchEngine(
+            configuration: configuration, transport: transport, credentials: credentials, clock: clock)
+        let store = UncheckedBox(
+            try OutputStore(outputPath: folder.file("o.ndjson"), errorsPath: folder.file("e.ndjson")))
+        let summary = try await clock.advancingWhileAsleep { try await engine.run(ids: lines(ids), store: store.value) }
+
+        #expect(Set(try idsIn(folder.file("o.ndjson"))) == Set(ids), "every id fetched, the run not stopped")
+        #expect(summary.fetched == ids.count && summary.failed == 0)
+        let log = sent.withLock { $0 }
+        #expect(log.filter { $0.status == 401 }.allSatisfy { $0.token == "Bearer token-1" })
+        #expect(log.filter { $0.status == 200 }.count == ids.count)
+        #expect(credentials.rejected.allSatisfy { $0 == "token-1" } && !credentials.rejected.isEmpty)
+        let throttled = try #require(log.first { $0.status == 429 })
+        let retry = try #require(log.last { $0.id == ids[0] })
+        #expect(
+            retry.status == 200 && retry.at >= throttled.at.advanced(by: .seconds(5)),
+            "the retry waited out Retry-After")
+        #expect(
+            log.filter { $0.at > throttled.at }.allSatisfy { $0.at >= throttled.at.advanced(by: .seconds(5)) },
+            "one 429 paused every sender")
+    }
+
     @Test func aRedirectStopsTheRunInsteadOfFailingEveryID() async throws {
         let folder = try TemporaryDirectory()
         let transport = FakeTransport { _, _ in
@@ -178,6 +257,56 @@ func idsIn(_ path: String) throws -> [String] {
         #expect(summary.abandoned >= 4, "the requests in flight were abandoned")
         #expect(try idsIn(folder.file("o.ndjson")).sorted() == Array(ids.prefix(10)))
     }
+}
+
+/// Requests held in the transport until the test lets them go, counting how many are in flight.
+final class Gate: Sendable {
+    private struct State {
+        var held: [CheckedContinuation<Void, Never>] = []
+        var inFlight = 0
+        var maxInFlight = 0
+    }
+
+    private let state = Mutex(State())
+
+    var held: Int { state.withLock { $0.held.count } }
+    var maxInFlight: Int { state.withLock { $0.maxInFlight } }
+
+    /// Called by a request: counts it in flight and waits until ``releaseOne()``.
+    func pass() async {
+        await withCheckedContinuation { continuation in
+            state.withLock { state in
+                state.inFlight += 1
+                state.maxInFlight = max(state.maxInFlight, state.inFlight)
+                state.held.append(continuation)
+            }
+        }
+        state.withLock { $0.inFlight -= 1 }
+    }
+
+    func releaseOne() {
+        let next = state.withLock { $0.held.isEmpty ? nil : $0.held.removeFirst() }
+        next?.resume()
+    }
+}
+
+/// A token that the API accepts only after the first one was rejected.
+final class RotatingCredentials: CredentialProvider {
+    private let rejections = Mutex<[String?]>([])
+
+    /// The tokens the engine reported as rejected, in order.
+    var rejected: [String?] { rejections.withLock { $0 } }
+
+    func accessToken() async throws -> String? {
+        rejections.withLock { $0.isEmpty ? "token-1" : "token-2" }
+    }
+
+    func rejected(_ token: String?) async -> Bool {
+        rejections.withLock { $0.append(token) }
+        return true
+    }
+
+    var rejectionAdvice: String { "rotate" }
 }
 
 struct UncheckedBox<Value>: @unchecked Sendable {

@@ -12,7 +12,7 @@ func genesys(remaining: Int, limit: Int, reset: Double, retryAfter: Double? = ni
         family: .genesys)
 }
 
-@Suite struct RateLimiterStateTests {
+@Suite(.timeLimit(.minutes(1))) struct RateLimiterStateTests {
     /// Admits as fast as the state allows from `start` until `end`, returning the admission times.
     static func drain(_ state: inout RateLimiterState<Instant>, from start: Instant, until end: Instant) -> [Instant] {
         var now = start
@@ -44,6 +44,18 @@ func genesys(remaining: Int, limit: Int, reset: Double, retryAfter: Double? = ni
         #expect(
             state.earliestAdmission(now: at(50)) == at(2000),
             "3 − 4 sent since ≤ 0: wait for the reset, 2 s after permit 0 was sent")
+    }
+
+    @Test func anAnswerOlderThanTheNewestReadIsIgnored() {
+        var state = RateLimiterState<Instant>(configuration: .init(initialRate: 1000), now: at(0))
+        let permits = (0..<3).map { i in state.admit(now: at(i * 10))! }
+        // The newest request says the window is spent until 2 s after it was sent (at 20 ms)...
+        state.record(permits[2], status: 200, observation: genesys(remaining: 0, limit: 10, reset: 2), now: at(40))
+        #expect(state.earliestAdmission(now: at(40)) == at(2020))
+        // ...then the oldest, answered late, reports the budget as it was before the others counted.
+        state.record(permits[0], status: 200, observation: genesys(remaining: 8, limit: 10, reset: 2), now: at(60))
+        #expect(state.earliestAdmission(now: at(60)) == at(2020), "a stale answer must not reopen the window")
+        #expect(state.admit(now: at(60)) == nil)
     }
 
     @Test func oneThrottlePausesEverySenderThenPaces() {
