@@ -11,7 +11,8 @@ struct BenchmarkOptions {
         chart per scenario to --out.
 
           --quick              small runs (about a minute), Convoy and the SDK-style baseline
-          --smoke              check correctness only: exit 1 if Convoy lost or duplicated an id
+          --smoke              exit 1 if Convoy lost or duplicated an id, or its pace left loose
+                               bounds (too slow: low goodput; too fast: many 429s); see PaceBounds
           --filter NAMES       scenarios: genesys, bucket, 429-only, shared, halving, lognormal,
                                longtail, faults, unlimited (default: all)
           --strategies NAMES   convoy, sdk-style, forum-fix, naive, bare (default: per scenario)

@@ -123,5 +123,12 @@ if !broken.isEmpty {
 }
 if options.smoke {
     let convoyRuns = rows.filter { $0.strategy == .convoy }
-    print("smoke: \(convoyRuns.count) passed, 0 failed")
+    var failed = 0
+    for row in convoyRuns {
+        let violations = PaceBounds.forScenario(row.scenario)?.violations(row) ?? []
+        for violation in violations { print("FAILED: \(violation)") }
+        if !violations.isEmpty { failed += 1 }
+    }
+    print("smoke: \(convoyRuns.count - failed) passed, \(failed) failed")
+    if failed > 0 { exit(1) }
 }

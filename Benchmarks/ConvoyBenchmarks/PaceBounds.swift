@@ -1,0 +1,42 @@
+/// What `--smoke` demands of Convoy's pace on each limited profile: goodput at least
+/// `minimumGoodput` of the limit (the limiter is not too slow) and at most `maximumThrottledShare`
+/// of its requests answered 429 (not too fast).
+///
+/// The bounds are loose on purpose. A smoke run is a few seconds on a shared 2-core machine, where
+/// ramp-up and noise move goodput by ±0.1; the bounds catch a limiter that is broken (one that
+/// ignores the headers draws 8–14 % 429s, like the SDK-style baseline; one twice too cautious scores
+/// about 0.5), never a run that is merely unlucky. The full run's figures are in BENCHMARKS.md.
+struct PaceBounds {
+    let minimumGoodput: Double
+    let maximumThrottledShare: Double
+
+    /// The bounds for a scenario, or nil where pace is not judged (the unlimited profile).
+    static func forScenario(_ name: String) -> PaceBounds? {
+        switch name {
+        case "genesys", "bucket", "shared", "lognormal", "faults":
+            PaceBounds(minimumGoodput: 0.75, maximumThrottledShare: 0.02)
+        case "halving", "longtail":
+            // A limit that halves mid-run costs a 429 or two; a 1 s tail is a third of a quick run.
+            PaceBounds(minimumGoodput: 0.6, maximumThrottledShare: 0.03)
+        case "429-only":
+            // Without budget headers the limit is found by its 429s.
+            PaceBounds(minimumGoodput: 0.6, maximumThrottledShare: 0.2)
+        default:
+            nil
+        }
+    }
+
+    /// Why `row` breaks the bounds; empty when it keeps them.
+    func violations(_ row: ResultRow) -> [String] {
+        var found: [String] = []
+        if let goodput = row.goodputOverLimit, goodput < minimumGoodput {
+            found.append("\(row.scenario): goodput \(goodput) below \(minimumGoodput): the limiter is too slow")
+        }
+        if row.throttledShare > maximumThrottledShare {
+            found.append(
+                "\(row.scenario): \(row.throttledShare * 100) % 429s above \(maximumThrottledShare * 100) %: "
+                    + "the limiter is too fast")
+        }
+        return found
+    }
+}
