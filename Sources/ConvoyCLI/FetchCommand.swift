@@ -146,7 +146,9 @@ struct FetchCommand {
         showProgress = try !arguments.flag("no-progress")
         let positionals = arguments.takePositionals()
         guard positionals.count <= 1 else {
-            throw ConvoyError.usage("convoy fetch takes one ids file (or '-'), got \(positionals.count)")
+            throw ConvoyError.usage(
+                "convoy fetch takes one ids file (or '-'), got \(positionals.count): "
+                    + positionals.map { "'\($0)'" }.joined(separator: " "))
         }
         input = positionals.first
         try arguments.finish()
@@ -220,7 +222,8 @@ struct FetchCommand {
         case "http" where isLoopback(url):
             return url
         default:
-            throw ConvoyError.usage("--\(option) must use https (plain http is allowed only on 127.0.0.1/localhost)")
+            throw ConvoyError.usage(
+                "--\(option) must use https, not '\(text)' (plain http is allowed only on 127.0.0.1/localhost)")
         }
     }
 

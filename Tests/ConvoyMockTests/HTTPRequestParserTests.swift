@@ -2,7 +2,7 @@ import Testing
 
 @testable import ConvoyMock
 
-@Suite("HTTPRequestParser and TimerHeap")
+@Suite("HTTPRequestParser and TimerHeap", .timeLimit(.minutes(1)))
 struct HTTPRequestParserTests {
     private func parse(_ text: String) -> HTTPRequestParser.Result {
         HTTPRequestParser.parse(Array(text.utf8), from: 0)

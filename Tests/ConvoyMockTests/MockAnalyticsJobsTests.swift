@@ -2,7 +2,7 @@ import ConvoyMock
 import Foundation
 import Testing
 
-@Suite("MockAPIServer: analytics details jobs")
+@Suite("MockAPIServer: analytics details jobs", .timeLimit(.minutes(1)))
 struct MockAnalyticsJobsTests {
     private static let jobsPath = "/api/v2/analytics/conversations/details/jobs"
 
@@ -66,40 +66,62 @@ struct MockAnalyticsJobsTests {
         return (ids, cursors)
     }
 
-    @Test("lifecycle: 202 jobId, QUEUED on the first poll, PENDING until jobDelay, then FULFILLED; 400/404")
+    @Test("lifecycle: 202 jobId, QUEUED on the first poll, PENDING until exactly jobDelay, then FULFILLED; 400/404")
     func lifecycle() throws {
-        try withServer(MockServerConfiguration(jobDelay: .milliseconds(600))) { server in
-            let client = try LoopbackClient(port: server.port)
-            let submitted = try client.post(Self.jobsPath, body: Self.body(Self.day(3, 1)..<Self.day(4, 1)))
-            #expect(submitted.status == 202)
-            let job = try #require(try submitted.jsonObject()["jobId"] as? String)
-            #expect(UUID(uuidString: job) != nil)
+        var server = ResponderHarness(MockServerConfiguration(jobDelay: .milliseconds(600)))
+        let submittedAt = Duration.seconds(3)
+        let done = submittedAt + .milliseconds(600)
+        let submitted = try server.post(
+            Self.jobsPath, body: Self.body(Self.day(3, 1)..<Self.day(4, 1)), at: submittedAt)
+        #expect(submitted.status == 202)
+        let job = try #require(try submitted.response.jsonObject()["jobId"] as? String)
+        #expect(UUID(uuidString: job) != nil)
 
-            let early = try client.get("\(Self.jobsPath)/\(job)/results")
-            #expect(early.status == 400)
-            #expect(try early.jsonObject()["code"] as? String == "bad.request")
-            let first = try client.get("\(Self.jobsPath)/\(job)")
-            #expect(first.status == 200)
-            #expect(try first.jsonObject()["state"] as? String == "QUEUED")
-            let submissionDate = try #require(try first.jsonObject()["submissionDate"] as? String)
-            #expect(submissionDate.hasSuffix("Z") && submissionDate.count == 24)
-            #expect(try client.get("\(Self.jobsPath)/\(job)").jsonObject()["state"] as? String == "PENDING")
-            Thread.sleep(forTimeInterval: 0.65)
-            let done = try client.get("\(Self.jobsPath)/\(job)")
-            #expect(try done.jsonObject()["state"] as? String == "FULFILLED")
-            #expect(try done.jsonObject()["submissionDate"] as? String == submissionDate)
-            #expect(try client.get("\(Self.jobsPath)/\(job)/results").status == 200)
-
-            let unknown = UUID().uuidString.lowercased()
-            #expect(try client.get("\(Self.jobsPath)/\(unknown)").status == 404)
-            #expect(try client.get("\(Self.jobsPath)/\(unknown)/results").status == 404)
-            #expect(try client.get(Self.jobsPath).status == 405)
-
-            let counters = server.counters()
-            #expect(counters.requestsByPath["jobsSubmit"] == 2)
-            #expect(counters.requestsByPath["jobsStatus"] == 4)
-            #expect(counters.requestsByPath["jobsResults"] == 3)
+        let early = try server.get("\(Self.jobsPath)/\(job)/results", at: submittedAt)
+        #expect(early.status == 400)
+        #expect(try early.response.jsonObject()["code"] as? String == "bad.request")
+        #expect(
+            try early.response.jsonObject()["message"] as? String
+                == "The results of job '\(job)' are not available yet (state QUEUED)")
+        func state(at instant: Duration) throws -> String? {
+            try server.get("\(Self.jobsPath)/\(job)", at: instant).response.jsonObject()["state"] as? String
         }
+        let first = try server.get("\(Self.jobsPath)/\(job)", at: submittedAt)
+        #expect(first.status == 200)
+        #expect(try first.response.jsonObject()["state"] as? String == "QUEUED")
+        let submissionDate = try #require(try first.response.jsonObject()["submissionDate"] as? String)
+        #expect(submissionDate.hasSuffix("Z") && submissionDate.count == 24)
+        #expect(try state(at: submittedAt + .milliseconds(300)) == "PENDING")
+        let notYet = try server.get("\(Self.jobsPath)/\(job)/results", at: done - .nanoseconds(1))
+        #expect(notYet.status == 400)
+        #expect(
+            try notYet.response.jsonObject()["message"] as? String
+                == "The results of job '\(job)' are not available yet (state PENDING)")
+        #expect(try state(at: done - .nanoseconds(1)) == "PENDING")
+        let fulfilled = try server.get("\(Self.jobsPath)/\(job)", at: done)
+        #expect(try fulfilled.response.jsonObject()["state"] as? String == "FULFILLED")
+        #expect(try fulfilled.response.jsonObject()["submissionDate"] as? String == submissionDate)
+        #expect(try server.get("\(Self.jobsPath)/\(job)/results", at: done).status == 200)
+
+        // Results do not wait for a poll: a job never polled serves them once jobDelay has passed, and its first
+        // poll still answers QUEUED.
+        let unpolled = try #require(
+            try server.post(Self.jobsPath, body: Self.body(Self.day(3, 1)..<Self.day(4, 1)), at: submittedAt)
+                .response.jsonObject()["jobId"] as? String)
+        #expect(try server.get("\(Self.jobsPath)/\(unpolled)/results", at: done).status == 200)
+        #expect(
+            try server.get("\(Self.jobsPath)/\(unpolled)", at: done).response.jsonObject()["state"] as? String
+                == "QUEUED")
+
+        let unknown = UUID().uuidString.lowercased()
+        #expect(try server.get("\(Self.jobsPath)/\(unknown)", at: done).status == 404)
+        #expect(try server.get("\(Self.jobsPath)/\(unknown)/results", at: done).status == 404)
+        #expect(try server.get(Self.jobsPath, at: done).status == 405)
+
+        let counters = server.counters()
+        #expect(counters.requestsByPath["jobsSubmit"] == 3)
+        #expect(counters.requestsByPath["jobsStatus"] == 6)
+        #expect(counters.requestsByPath["jobsResults"] == 5)
     }
 
     @Test("cursor paging covers exactly conversations(inInterval:…); cursors are stable and resumable")

@@ -2,7 +2,7 @@ import ConvoyMock
 import Foundation
 import Testing
 
-@Suite("MockAPIServer: analytics details and recording metadata")
+@Suite("MockAPIServer: analytics details and recording metadata", .timeLimit(.minutes(1)))
 struct MockAnalyticsTests {
     private static let ids = MockConversationStore.sampleIDs(count: 200, seed: 31)
 

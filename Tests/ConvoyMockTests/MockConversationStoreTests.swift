@@ -3,7 +3,7 @@ import Testing
 
 @testable import ConvoyMock
 
-@Suite("MockConversationStore")
+@Suite("MockConversationStore", .timeLimit(.minutes(1)))
 struct MockConversationStoreTests {
     @Test("sample ids are deterministic, distinct, canonical lowercase UUIDs")
     func sampleIDs() {

@@ -3,7 +3,7 @@ import Testing
 
 @testable import ConvoyMock
 
-@Suite("Derived documents: basics, universe, timestamps, routes")
+@Suite("Derived documents: basics, universe, timestamps, routes", .timeLimit(.minutes(1)))
 struct MockDerivedDocumentsTests {
     @Test("the cheap basics agree with the full document: start time, media, division")
     func basics() throws {

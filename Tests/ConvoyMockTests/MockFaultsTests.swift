@@ -2,7 +2,7 @@ import ConvoyMock
 import Foundation
 import Testing
 
-@Suite("MockAPIServer: fault injection")
+@Suite("MockAPIServer: fault injection", .timeLimit(.minutes(1)))
 struct MockFaultsTests {
     private static let id = MockConversationStore.sampleIDs(count: 1, seed: 12)[0]
 

@@ -2,7 +2,7 @@ import Testing
 
 @testable import ConvoyMock
 
-@Suite("MockHeaderFamily rendering")
+@Suite("MockHeaderFamily rendering", .timeLimit(.minutes(1)))
 struct MockHeaderFamilyTests {
     private let snapshot = BudgetSnapshot(
         limit: 300, used: 42, remaining: 258, nanosecondsUntilReset: 12_345_100_000, windowNanoseconds: 60_000_000_000)

@@ -4,7 +4,7 @@ import Testing
 
 @testable import ConvoyMock
 
-@Suite("MockLatency")
+@Suite("MockLatency", .timeLimit(.minutes(1)))
 struct MockLatencyTests {
     private func samples(_ latency: MockLatency, count: Int = 2_000, seed: UInt64 = 1) -> [Double] {
         var generator = SplitMix64(seed: seed)
@@ -29,19 +29,37 @@ struct MockLatencyTests {
                 == samples(.logNormal(median: .milliseconds(50), sigma: 1), seed: 3))
     }
 
-    @Test("latency delays the response but never blocks the loop for other connections")
+    @Test("an hour-long delay on one connection holds up no other connection")
     func nonBlocking() throws {
-        let configuration = MockServerConfiguration(latency: .fixed(.milliseconds(300)))
-        try withServer(configuration) { server in
-            let id = MockConversationStore.sampleIDs(count: 1)[0]
-            let clients = try (0..<4).map { _ in try LoopbackClient(port: server.port) }
-            let start = ContinuousClock.now
-            for client in clients { try client.send(LoopbackClient.getRequest(conversationPath(id))) }
-            for client in clients { #expect(try client.readResponse().status == 200) }
-            let elapsed = ContinuousClock.now - start
-            #expect(elapsed >= .milliseconds(300))
-            // Served one after another, four delayed responses would take at least 1.2 s.
-            #expect(elapsed < .milliseconds(700), "4 delayed responses took \(elapsed): the loop blocked")
+        let id = MockConversationStore.sampleIDs(count: 1)[0]
+        // Half the answers wait an hour, the others 1 ms. The responder itself says which seed makes the first
+        // answer the slow one and the next two fast (the server draws the same sequence for the same requests).
+        func configuration(seed: UInt64) -> MockServerConfiguration {
+            MockServerConfiguration(
+                latency: .longTail(base: .milliseconds(1), tailProbability: 0.5, tail: .seconds(3_600)), seed: seed)
+        }
+        let slowThenFast: [Duration] = [.seconds(3_600), .milliseconds(1), .milliseconds(1)]
+        let seed = try #require(
+            (UInt64(1)...1_000).first { seed in
+                var oracle = ResponderHarness(configuration(seed: seed))
+                return (0..<3).map { _ in (try? oracle.get(conversationPath(id), at: .zero))?.delay } == slowThenFast
+            })
+        try withServer(configuration(seed: seed)) { server in
+            let slow = try LoopbackClient(port: server.port)
+            try slow.send(LoopbackClient.getRequest(conversationPath(id)))
+            try waitUntil { server.counters().requests == 1 }
+            // The slow answer is scheduled for an hour from now; these two must still be answered (a blocked loop
+            // would leave them to the client's receive timeout, and the test fails).
+            for _ in 0..<2 {
+                let fast = try LoopbackClient(port: server.port)
+                let response = try fast.get(conversationPath(id))
+                #expect(response.status == 200)
+                #expect(Data(response.body) == MockConversationStore.conversationDocument(id: id))
+            }
+            let counters = server.counters()
+            #expect(counters.requests == 3)
+            #expect(counters.responsesByStatus == [200: 2], "the slow answer is still waiting for its hour")
+            #expect(counters.connectionsAccepted == 3)
         }
     }
 
@@ -60,20 +78,20 @@ struct MockLatencyTests {
 
     @Test("rate limiting happens at arrival, before the delay")
     func limitBeforeDelay() throws {
-        // The second request arrives in window 0 but its response leaves in window 1: it must still be a 429.
-        let configuration = MockServerConfiguration(
-            rateLimit: .fixedWindow(limit: 1, window: .seconds(1)), latency: .fixed(.milliseconds(1_100)))
-        try withServer(configuration) { server in
-            let id = MockConversationStore.sampleIDs(count: 1)[0]
-            let client = try LoopbackClient(port: server.port)
-            let start = ContinuousClock.now
-            try client.send(
-                LoopbackClient.getRequest(conversationPath(id)) + LoopbackClient.getRequest(conversationPath(id)))
-            let first = try client.readResponse()
-            #expect(ContinuousClock.now - start >= .milliseconds(1_100))
-            let second = try client.readResponse()
-            #expect(first.status == 200 && first[header: "inin-ratelimit-count"] == "1")
-            #expect(second.status == 429)
-        }
+        // One request per 1 s window; every answer leaves 1.1 s after its request arrived, in a later window.
+        var server = ResponderHarness(
+            MockServerConfiguration(
+                rateLimit: .fixedWindow(limit: 1, window: .seconds(1)), latency: .fixed(.milliseconds(1_100))))
+        let id = MockConversationStore.sampleIDs(count: 1)[0]
+        let first = try server.get(conversationPath(id), at: .milliseconds(500))
+        #expect(first.status == 200 && first[header: "inin-ratelimit-count"] == "1")
+        #expect(first.delay == .milliseconds(1_100))
+        // Arrives in window 0, which is spent, though its answer leaves at 2.0 s, in window 2: still a 429, with
+        // the wait counted from arrival.
+        let second = try server.get(conversationPath(id), at: .milliseconds(900))
+        #expect(second.status == 429 && second[header: "Retry-After"] == "1")
+        #expect(second.delay == .milliseconds(1_100))
+        let third = try server.get(conversationPath(id), at: .seconds(1))
+        #expect(third.status == 200 && third[header: "inin-ratelimit-count"] == "1")
     }
 }

@@ -2,7 +2,7 @@ import ConvoyMock
 import Foundation
 import Testing
 
-@Suite("MockAPIServer: messaging conversations and bulk message bodies")
+@Suite("MockAPIServer: messaging conversations and bulk message bodies", .timeLimit(.minutes(1)))
 struct MockMessagingTests {
     private static let ids = MockConversationStore.sampleIDs(count: 120, seed: 41)
     private static let messaging = ids.filter { MockConversationStore.isMessaging($0) }

@@ -2,7 +2,7 @@ import ConvoyMock
 import Foundation
 import Testing
 
-@Suite("MockAPIServer: OAuth client credentials")
+@Suite("MockAPIServer: OAuth client credentials", .timeLimit(.minutes(1)))
 struct MockOAuthTests {
     private static let id = MockConversationStore.sampleIDs(count: 1, seed: 21)[0]
     private static let oauth = MockOAuth(clientId: "convoy-client", clientSecret: "s3cr3t:with:colons")
@@ -96,26 +96,43 @@ struct MockOAuthTests {
         }
     }
 
-    @Test("an expired token gets 401; a fresh token works; expireAllTokens invalidates at once")
+    @Test("a token is valid for exactly its lifetime; a fresh token works; expireAllTokens invalidates at once")
     func expiry() throws {
         let oauth = MockOAuth(clientId: "c", clientSecret: "s", tokenLifetime: .milliseconds(600))
-        try withServer(MockServerConfiguration(oauth: oauth)) { server in
-            let client = try LoopbackClient(port: server.port)
-            let response = try client.post(
-                "/oauth/token", headers: tokenRequestHeaders("c", "s"), body: "grant_type=client_credentials")
-            #expect(try response.jsonObject()["expires_in"] as? Int == 1)  // rounded up, at least 1
-            let token = try #require(try response.jsonObject()["access_token"] as? String)
-            #expect(try client.get(conversationPath(Self.id), headers: bearer(token)).status == 200)
-            Thread.sleep(forTimeInterval: 0.65)
-            let expired = try client.get(conversationPath(Self.id), headers: bearer(token))
-            #expect(expired.status == 401)
-            #expect(try expired.jsonObject()["code"] as? String == "authentication.required")
+        var server = ResponderHarness(MockServerConfiguration(oauth: oauth))
+        let issued = try server.post(
+            "/oauth/token", headers: tokenRequestHeaders("c", "s"), body: "grant_type=client_credentials",
+            at: .seconds(10))
+        #expect(issued.status == 200)
+        #expect(try issued.response.jsonObject()["expires_in"] as? Int == 1)  // rounded up, at least 1
+        let token = try #require(try issued.response.jsonObject()["access_token"] as? String)
+        let expiry = Duration.seconds(10) + .milliseconds(600)
+        let lastValid = try server.get(conversationPath(Self.id), headers: bearer(token), at: expiry - .nanoseconds(1))
+        #expect(lastValid.status == 200)
+        let expired = try server.get(conversationPath(Self.id), headers: bearer(token), at: expiry)
+        #expect(expired.status == 401)
+        #expect(try expired.response.jsonObject()["code"] as? String == "authentication.required")
+        #expect(try expired.response.jsonObject()["message"] as? String == "Invalid login credentials.")
 
-            let fresh = try fetchToken(client, id: "c", secret: "s")
-            #expect(try client.get(conversationPath(Self.id), headers: bearer(fresh)).status == 200)
+        let fresh = try server.post(
+            "/oauth/token", headers: tokenRequestHeaders("c", "s"), body: "grant_type=client_credentials", at: expiry)
+        let freshToken = try #require(try fresh.response.jsonObject()["access_token"] as? String)
+        #expect(try server.get(conversationPath(Self.id), headers: bearer(freshToken), at: expiry).status == 200)
+        server.expireAllTokens()
+        #expect(try server.get(conversationPath(Self.id), headers: bearer(freshToken), at: expiry).status == 401)
+        let counters = server.counters()
+        #expect(counters.unauthorized == 2 && counters.tokensIssued == 2 && counters.tokenRequests == 2)
+    }
+
+    @Test("expireAllTokens over HTTP: the next request with a token issued before gets 401")
+    func expireAllTokensOverHTTP() throws {
+        try withServer(MockServerConfiguration(oauth: Self.oauth)) { server in
+            let client = try LoopbackClient(port: server.port)
+            let token = try fetchToken(client, id: "convoy-client", secret: "s3cr3t:with:colons")
+            #expect(try client.get(conversationPath(Self.id), headers: bearer(token)).status == 200)
             server.expireAllTokens()
-            #expect(try client.get(conversationPath(Self.id), headers: bearer(fresh)).status == 401)
-            #expect(server.counters().unauthorized == 2)
+            #expect(try client.get(conversationPath(Self.id), headers: bearer(token)).status == 401)
+            #expect(server.counters().unauthorized == 1)
         }
     }
 

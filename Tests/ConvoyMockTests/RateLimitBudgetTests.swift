@@ -3,7 +3,7 @@ import Testing
 @testable import ConvoyMock
 
 /// The limiter with synthetic time (nanoseconds since server start), no sleeping.
-@Suite("RateLimitBudget")
+@Suite("RateLimitBudget", .timeLimit(.minutes(1)))
 struct RateLimitBudgetTests {
     private let second: Int64 = 1_000_000_000
 

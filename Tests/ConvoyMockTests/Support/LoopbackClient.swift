@@ -127,6 +127,19 @@ final class LoopbackClient {
         }
         let head = String(decoding: buffer[0..<headEnd!], as: UTF8.self)
         buffer.removeFirst(headEnd! + 4)
+        let (status, headers) = try Self.parseHead(head)
+        let length = Int(headers["content-length"] ?? "") ?? 0
+        while buffer.count < length {
+            guard (try? receiveMore()) == true else { break }
+        }
+        let body = Array(buffer.prefix(length))
+        buffer.removeFirst(body.count)
+        return LoopbackResponse(
+            status: status, headers: headers, body: body, contentLength: length, isComplete: body.count == length)
+    }
+
+    /// The status and headers (by lowercased name) of a response head, without its blank line.
+    static func parseHead(_ head: String) throws -> (status: Int, headers: [String: String]) {
         let lines = head.components(separatedBy: "\r\n")
         let statusParts = lines[0].split(separator: " ")
         guard statusParts.count >= 2, statusParts[0] == "HTTP/1.1", let status = Int(statusParts[1]) else {
@@ -138,14 +151,7 @@ final class LoopbackClient {
             headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
                 in: .whitespaces)
         }
-        let length = Int(headers["content-length"] ?? "") ?? 0
-        while buffer.count < length {
-            guard (try? receiveMore()) == true else { break }
-        }
-        let body = Array(buffer.prefix(length))
-        buffer.removeFirst(body.count)
-        return LoopbackResponse(
-            status: status, headers: headers, body: body, contentLength: length, isComplete: body.count == length)
+        return (status, headers)
     }
 
     /// How the connection ended after reading everything still buffered.

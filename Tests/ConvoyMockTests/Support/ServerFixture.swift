@@ -42,3 +42,15 @@ func fetchToken(_ client: LoopbackClient, id: String, secret: String) throws -> 
 func bearer(_ token: String) -> [String: String] {
     ["Authorization": "Bearer \(token)"]
 }
+
+/// Polls `condition` every millisecond until it holds. The bound only keeps a broken server from hanging the test;
+/// nothing depends on how long the wait takes.
+func waitUntil(bound: Duration = .seconds(10), _ condition: () throws -> Bool) throws {
+    let deadline = ContinuousClock.now + bound
+    while try !condition() {
+        guard ContinuousClock.now < deadline else {
+            throw LoopbackClientError(description: "condition still false after \(bound)")
+        }
+        usleep(1_000)
+    }
+}
