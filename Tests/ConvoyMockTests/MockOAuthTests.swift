@@ -104,7 +104,7 @@ struct MockOAuthTests {
             "/oauth/token", headers: tokenRequestHeaders("c", "s"), body: "grant_type=client_credentials",
             at: .seconds(10))
         #expect(issued.status == 200)
-        #expect(try issued.response.jsonObject()["expires_in"] as? Int == 1)  // rounded up, at least 1
+        #expect(try issued.response.jsonObject()["expires_in"] as? Double == 0.6, "exactly the lifetime")
         let token = try #require(try issued.response.jsonObject()["access_token"] as? String)
         let expiry = Duration.seconds(10) + .milliseconds(600)
         let lastValid = try server.get(conversationPath(Self.id), headers: bearer(token), at: expiry - .nanoseconds(1))
