@@ -16,6 +16,9 @@ public struct BudgetedSender<C: Clock>: Sendable where C.Duration == Duration {
         case transport(Error)
     }
 
+    /// Stale tokens in a row after which a request gives up: the provider is broken.
+    static var maximumStaleTokens: Int { 5 }
+
     public let limiter: RateLimiter<C>
     public let transport: any HTTPTransport
     public let credentials: any CredentialProvider
@@ -32,6 +35,7 @@ public struct BudgetedSender<C: Clock>: Sendable where C.Duration == Duration {
     public func send(_ request: HTTPRequest) async throws -> (response: HTTPResponse, token: String?) {
         var token: String?
         var permit: RateLimitPermit
+        var stale = 0
         repeat {
             do {
                 token = try await credentials.accessToken()
@@ -42,6 +46,14 @@ public struct BudgetedSender<C: Clock>: Sendable where C.Duration == Duration {
             permit = try await limiter.acquire()  // throws only CancellationError
             if credentials.isFresh(token) { break }
             limiter.abandon(permit)
+            stale += 1
+            // A token goes stale during a wait at most once or twice; a provider whose tokens are
+            // stale as soon as they are issued would loop here for ever.
+            if stale == Self.maximumStaleTokens {
+                throw Failure.noToken(
+                    ConvoyError.authentication(
+                        "the credentials kept handing out tokens that had already expired (\(stale) in a row)"))
+            }
         } while true
         var request = request
         if let token { request.headers["Authorization"] = "Bearer \(token)" }
