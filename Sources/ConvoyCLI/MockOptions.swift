@@ -8,6 +8,8 @@ struct MockOptions {
           --limit N             requests allowed per window (default %LIMIT%; 0 = unlimited)
           --window SECONDS      window length (default %WINDOW%); Genesys uses 60
           --bucket              a token bucket (capacity N, refilled N per window) instead of a fixed window
+          --leaky BURST         a leaky bucket (GCRA, as nginx limit_req): N per window evenly, at most BURST
+                                at once beyond that, and 429s without Retry-After
           --headers FAMILY      budget headers: genesys, x-ratelimit, x-ratelimit-epoch, ietf or none
                                 (default genesys; 'none' sends only 429 + Retry-After)
           --latency-ms MS       median response latency (default %LATENCY%)
@@ -39,11 +41,17 @@ struct MockOptions {
         limit = try arguments.integer("limit", in: 0...10_000_000) ?? limit
         window = try arguments.number("window", in: 0.001...86_400) ?? window ?? 60
         let bucket = try arguments.flag("bucket")
+        let burst = try arguments.integer("leaky", in: 0...10_000_000)
+        if bucket, burst != nil { throw ConvoyError.usage("--bucket and --leaky are different limiters: choose one") }
         if let limit, limit > 0, let window {
             configuration.rateLimit =
-                bucket
-                ? .tokenBucket(capacity: limit, refillPerSecond: Double(limit) / window)
-                : .fixedWindow(limit: limit, window: .seconds(window))
+                if let burst {
+                    .leakyBucket(ratePerSecond: Double(limit) / window, burst: burst)
+                } else if bucket {
+                    .tokenBucket(capacity: limit, refillPerSecond: Double(limit) / window)
+                } else {
+                    .fixedWindow(limit: limit, window: .seconds(window))
+                }
         } else if limit == 0 {
             configuration.rateLimit = nil
         }
@@ -106,6 +114,8 @@ struct MockOptions {
             parts.append("fixed window \(limit) per \(SummaryReport.format(window.seconds, digits: 1)) s")
         case .tokenBucket(let capacity, let refill)?:
             parts.append("token bucket \(capacity), refill \(SummaryReport.format(refill, digits: 1))/s")
+        case .leakyBucket(let rate, let burst)?:
+            parts.append("leaky bucket \(SummaryReport.format(rate, digits: 1))/s, burst \(burst), no Retry-After")
         case nil:
             parts.append("no rate limit")
         }

@@ -14,4 +14,12 @@ public enum MockRateLimit: Sendable, Equatable {
     /// (minus `externalLoadPerWindow · refillPerSecond` eaten by the simulated other client). Starts full; every
     /// admitted request takes one token.
     case tokenBucket(capacity: Int, refillPerSecond: Double)
+
+    /// A leaky bucket as gateways implement it (nginx `limit_req`, Envoy's local rate limit): the generic cell
+    /// rate algorithm with emission interval `T = 1 / ratePerSecond` and tolerance `burst · T`. A request arriving
+    /// at `t` is admitted when `TAT − t ≤ burst · T`, and then `TAT = max(TAT, t) + T` (TAT, the theoretical arrival
+    /// time, starts at the server's start). So `burst + 1` requests may arrive at once, and after that one per `T`.
+    /// Its 429s carry **no** `Retry-After`, as such gateways' often do not; budget headers, when a family is chosen,
+    /// report `limit = burst + 1` and the whole requests the bucket would admit now.
+    case leakyBucket(ratePerSecond: Double, burst: Int)
 }

@@ -32,6 +32,24 @@ struct RateLimitBudgetTests {
         #expect(next.admitted && next.snapshot.used == 1 && next.snapshot.nanosecondsUntilReset == 10 * second)
     }
 
+    @Test("leaky bucket: burst + 1 at once, then one per interval; 429s name no Retry-After and cost nothing")
+    func leakyBucket() {
+        // 10 per second (one per 100 ms), bursts of 2 beyond that.
+        var budget = RateLimitBudget(limit: .leakyBucket(ratePerSecond: 10, burst: 2), externalLoad: 0, now: 0)
+        #expect((0..<3).allSatisfy { _ in budget.admit(now: 0).admitted })
+        let rejected = budget.admit(now: 0)
+        #expect(!rejected.admitted && rejected.retryAfterSeconds == nil)
+        #expect(rejected.snapshot.remaining == 0 && rejected.snapshot.limit == 3)
+        // TAT is now 300 ms: the next request fits once TAT − t ≤ 200 ms, at t = 100 ms.
+        #expect(!budget.admit(now: second / 10 - 1).admitted)
+        #expect(budget.admit(now: second / 10).admitted)
+        // A steady pace at the rate is always admitted; above it, the excess is refused.
+        var steady = RateLimitBudget(limit: .leakyBucket(ratePerSecond: 10, burst: 0), externalLoad: 0, now: 0)
+        #expect((0..<50).allSatisfy { steady.admit(now: Int64($0) * second / 10).admitted })
+        let fast = (0..<50).filter { steady.admit(now: 5 * second + Int64($0) * second / 20).admitted }.count
+        #expect(fast == 25, "twice the rate: half admitted")
+    }
+
     @Test("fixed window: external load pre-consumes floor(x · limit) at every window start")
     func fixedWindowExternalLoad() {
         var budget = RateLimitBudget(limit: .fixedWindow(limit: 10, window: .seconds(1)), externalLoad: 0.35, now: 0)

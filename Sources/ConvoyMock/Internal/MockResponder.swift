@@ -98,13 +98,18 @@ struct MockResponder {
         }
 
         if let decision, !decision.admitted {
-            headers.append(("Retry-After", String(decision.retryAfterSeconds)))
+            guard let seconds = decision.retryAfterSeconds else {
+                return planned(
+                    Self.failure(
+                        EndpointError(status: 429, code: "too.many.requests", message: "Rate limit exceeded"),
+                        contextID: correlationID))
+            }
+            headers.append(("Retry-After", String(seconds)))
             return planned(
                 Self.failure(
                     EndpointError(
                         status: 429, code: "too.many.requests.retry.after",
-                        message:
-                            "Rate limit exceeded the maximum. Retry the request in [\(decision.retryAfterSeconds)] seconds"
+                        message: "Rate limit exceeded the maximum. Retry the request in [\(seconds)] seconds"
                     ), contextID: correlationID))
         }
         if isAPI, configuration.oauth != nil {

@@ -17,8 +17,9 @@ struct BudgetSnapshot: Equatable {
 struct RateLimitDecision: Equatable {
     var admitted: Bool
     var snapshot: BudgetSnapshot
-    /// For a rejected request: `Retry-After` in whole seconds, rounded up and at least 1. 0 when admitted.
-    var retryAfterSeconds: Int64
+    /// For a rejected request: `Retry-After` in whole seconds, rounded up and at least 1; nil for a limiter that
+    /// sends none (the leaky bucket). 0 when admitted.
+    var retryAfterSeconds: Int64?
 }
 
 /// Server-side rate limiting state. Time is passed in as nanoseconds since the server started, so the logic is
@@ -37,6 +38,8 @@ struct RateLimitBudget {
     // Token bucket: tokens left at `lastRefill`.
     private var tokens: Double = 0
     private var lastRefill: Int64 = 0
+    // Leaky bucket: the theoretical arrival time of the next request.
+    private var theoreticalArrival: Int64 = 0
 
     init(limit: MockRateLimit, externalLoad: Double, now: Int64) {
         self.limit = limit
@@ -73,6 +76,18 @@ struct RateLimitBudget {
                 windowNanoseconds: Self.nanoseconds(toGain: Double(capacity), at: refillPerSecond))
             let retry = admitted ? 0 : max(1, ceilSeconds(Self.nanoseconds(toGain: 1 - tokens, at: rate)))
             return RateLimitDecision(admitted: admitted, snapshot: snapshot, retryAfterSeconds: retry)
+
+        case .leakyBucket(let ratePerSecond, let burst):
+            let interval = Self.interval(ratePerSecond)
+            let tolerance = Int64(max(0, burst)) * interval
+            let admitted = theoreticalArrival - now <= tolerance
+            if admitted { theoreticalArrival = max(theoreticalArrival, now) + interval }
+            let backlog = max(0, theoreticalArrival - now)
+            let remaining = Int(max(0, tolerance - backlog + interval) / interval)
+            let snapshot = BudgetSnapshot(
+                limit: max(0, burst) + 1, used: max(0, burst) + 1 - remaining, remaining: remaining,
+                nanosecondsUntilReset: backlog, windowNanoseconds: tolerance + interval)
+            return RateLimitDecision(admitted: admitted, snapshot: snapshot, retryAfterSeconds: admitted ? 0 : nil)
         }
     }
 
@@ -104,7 +119,15 @@ struct RateLimitBudget {
         case .tokenBucket(let capacity, _):
             tokens = Double(max(0, capacity))
             lastRefill = now
+        case .leakyBucket:
+            theoreticalArrival = now
         }
+    }
+
+    /// `1 / ratePerSecond` in nanoseconds, at least 1 ns (a rate of 0 or less admits one request a day).
+    private static func interval(_ ratePerSecond: Double) -> Int64 {
+        guard ratePerSecond.isFinite, ratePerSecond > 0 else { return maximumWaitNanoseconds }
+        return max(1, Int64((1e9 / ratePerSecond).rounded()))
     }
 
     private mutating func advanceWindow(now: Int64, length: Int64, limit windowLimit: Int) {
