@@ -164,7 +164,8 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
                 slowStartRate = max(slowStartRate, min(slowStartRate + step, ceiling))
                 slowStartRate = min(slowStartRate, configuration.maximumRate ?? 1_000_000)
             case .congestionAvoidance:
-                search?.accepted(now: now, period: max(.seconds(2), longestRetryAfter * 3))
+                let period = probePeriod(at: now)
+                search?.accepted(sentAt: sentAt, now: now, period: period)
             case .headers:
                 break
             }
@@ -179,6 +180,14 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
     }
 
     // MARK: - Private
+
+    /// How long a rate must run without a 429 before the search raises it: 3 × the longest
+    /// `Retry-After` where 429s name one (enough to span a few of a window's periods), else 100
+    /// requests (a bucket's 429 costs one request); never less than 2 s.
+    private func probePeriod(at now: Instant) -> Duration {
+        longestRetryAfter > .zero
+            ? max(.seconds(2), longestRetryAfter * 3) : max(.seconds(2), .seconds(100 / rate(at: now)))
+    }
 
     private mutating func learn(_ observation: RateLimitObservation, from permit: RateLimitPermit, sentAt: Instant) {
         guard let limit = observation.limit, let serverRemaining = observation.remaining,
@@ -235,6 +244,9 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
         var delay = observation.retryAfter ?? configuration.defaultPause
         if observation.retryAfter == nil, observation.remaining == 0, let reset = observation.resetAfter {
             delay = reset
+        } else if observation.retryAfter == nil, mode != .headers {
+            // A leaky or token bucket that names no wait: one excess request costs one interval.
+            delay = .seconds(1 / rate(at: now))
         }
         delay = min(delay, configuration.maximumPause)
         if let retryAfter = observation.retryAfter {
@@ -256,10 +268,11 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
         }
         guard mode != .headers, permit.sequence >= decreaseSequence else { return }
         if search == nil {
-            search = RateSearch(throttledAt: rate(at: now), resumeAt: until)
+            search = RateSearch(throttledAt: rate(at: now), sentAt: sentAt, resumeAt: until)
         } else {
             let factor = configuration.decreaseFactor
-            search?.throttled(resumeAt: until, decreaseFactor: factor)
+            search?.throttled(
+                sentAt: sentAt, resumeAt: until, named: observation.retryAfter != nil, decreaseFactor: factor)
         }
         decreaseSequence = nextSequence
         mode = .congestionAvoidance

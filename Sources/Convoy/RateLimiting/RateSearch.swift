@@ -1,50 +1,88 @@
-/// Finds the highest rate that a server without budget headers accepts, by bracketing it between
-/// 429s, so that the limiter can settle just below it instead of sawing through it.
+/// Finds the rate that a server without budget headers sustains, from the pattern of its 429s, and
+/// holds just below it while probing for a raised limit. The pattern also tells which of two
+/// kinds of limiter it faces, and each is searched the way its 429s allow.
 ///
-/// Invariant: `low` is the highest rate that ran a whole probe period without a 429, `high` the
-/// lowest rate that drew one, and `low < high`. After each quiet period at `rate`, `low = rate`
-/// and the next probe is the midpoint `(low + high) / 2`, or `1.25 × low` while no 429 has bounded
-/// it. A 429 on a probe (`rate > low`) sets `high = rate` and falls back to `low`. A 429 at or
-/// below `low` means the limit moved below it: `low = decreaseFactor × rate`, or only
-/// `(1 − tolerance) × rate` when it struck while holding. Once `high ≤ low × (1 + tolerance)` it
-/// holds `(1 − tolerance) × low`, a margin for the phase of the server's windows, and every
-/// `holdPeriods` quiet periods it reopens the bracket by 5 % to notice a raised limit.
+/// **A bucket (429s without `Retry-After`: leaky or token bucket, as gateways run them).** A 429
+/// costs one request, not a pause, and it measures the limit. A throttle event (the first 429 of a
+/// burst) means the bucket was full when that request arrived; between two events it went from
+/// full to full, so it admitted `R × Δt` (less if it sat empty a while). So
+/// `estimate = accepted ÷ Δt`, counting requests by the time they were *sent*, which cancels the
+/// latency; it never overstates a steady limit. A rate that ran a whole quiet period since the last
+/// event is a floor for it (the average understates a limit that was just raised). After an event
+/// the rate becomes `(1 − margin) × min(rate, estimate)`.
 ///
-/// Each probe costs at most one throttle event, so a 10 % bracket narrows to 2 % in about three.
+/// **A window (429s with `Retry-After`: the boundary is named, and a 429 costs a pause).** The
+/// average between events says nothing here (the pauses and the windows' phase dominate it), so the
+/// accepted rate is bracketed instead: `low` is the highest rate that ran a whole quiet period
+/// without a 429, `high` the lowest that drew one. A 429 above `low` sets `high = rate` and falls
+/// back to `low`; a 429 at or below `low` means the limit fell: `low = decreaseFactor × rate`. The
+/// next probe is `(low + high) ÷ 2`, or `1.25 × low` while nothing bounds it, and once
+/// `high ≤ (1 + tolerance) × low` the rate holds `(1 − tolerance) × low`.
+///
+/// **Probing, both kinds.** A rate that ran a quiet `period` rises: a bucket's by `step × estimate`,
+/// the step doubling for every quiet period above the estimate, so a raised limit is found in a few
+/// periods; a window's hold reopens the bracket by 5 % every `holdPeriods` quiet periods. The caller sets `period`: short when a 429 costs one request, long when it costs a pause.
 struct RateSearch<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
+    /// How far below a bucket's estimate the rate holds.
+    static var margin: Double { 0.005 }
+    /// A bucket's first probe step above its estimate, as a share of it.
+    static var step: Double { 0.01 }
+    /// Fewer accepted requests than this between two events measure nothing.
+    static var minimumSample: Int { 8 }
+    /// A window's bracket counts as closed when `high ≤ (1 + tolerance) × low`, and then the rate
+    /// holds `(1 − tolerance) × low`, a margin for the phase of the server's windows.
     static var tolerance: Double { 0.02 }
+    /// Quiet periods a window's hold lasts before it reopens the bracket by 5 %.
     static var holdPeriods: Int { 8 }
 
-    private(set) var low: Double
-    private(set) var high: Double?
     /// The rate to pace at now.
     private(set) var rate: Double
+    /// A bucket's rate, measured between the last two events.
+    private(set) var estimate: Double?
+    /// A window's bracket.
+    private(set) var low: Double
+    private(set) var high: Double?
+    /// When the request behind the last event was sent, and what was accepted (by send time) since.
+    private var lastEvent: Instant
+    private var acceptedSince = 0
+    /// When the current rate was set: a quiet period runs from here.
     private var since: Instant
-    private var quietHolds = 0
+    /// Quiet periods in a row above a bucket's estimate, or at a window's hold.
+    private var quietPeriods = 0
+    /// The highest rate that ran a whole quiet period since a bucket's last event.
+    private var quietRate = 0.0
 
-    /// Starts the search after slow start's first 429 at `rate`: the previous round, at half the
-    /// rate, went through.
-    init(throttledAt rate: Double, resumeAt: Instant) {
+    /// Starts after slow start's first 429 at `rate`, drawn by a request sent at `sentAt`: the
+    /// previous round trip, at half the rate, went through.
+    init(throttledAt rate: Double, sentAt: Instant, resumeAt: Instant) {
+        self.rate = rate / 2
         low = rate / 2
         high = rate
-        self.rate = rate / 2
+        lastEvent = sentAt
         since = resumeAt
     }
 
-    /// True when the bracket is narrow enough to hold.
-    var converged: Bool { high.map { $0 <= low * (1 + Self.tolerance) } ?? false }
+    /// True once a bucket's limit is measured or a window's bracket has closed.
+    var converged: Bool { estimate != nil || high.map { $0 <= low * (1 + Self.tolerance) } ?? false }
 
-    /// An answer that was not throttled arrived at `now`; `period` is how long a rate must run
-    /// quietly before it counts as accepted.
-    mutating func accepted(now: Instant, period: Duration) {
+    /// A request sent at `sentAt` was accepted, answered at `now`; a rate that ran `period` without
+    /// an event rises.
+    mutating func accepted(sentAt: Instant, now: Instant, period: Duration) {
+        if sentAt >= lastEvent { acceptedSince += 1 }
         guard now - since >= period else { return }
         since = now
+        if let estimate {
+            quietRate = max(quietRate, rate)
+            if rate >= estimate { quietPeriods += 1 }
+            rate += Self.step * estimate * Double(1 << min(quietPeriods, 10))
+            return
+        }
         low = max(low, rate)
         if converged {
-            quietHolds += 1
-            if quietHolds >= Self.holdPeriods, let bound = high {
+            quietPeriods += 1
+            if quietPeriods >= Self.holdPeriods, let bound = high {
                 high = bound * 1.05
-                quietHolds = 0
+                quietPeriods = 0
             }
         }
         if converged {
@@ -56,20 +94,39 @@ struct RateSearch<Instant: InstantProtocol>: Sendable where Instant.Duration == 
         }
     }
 
-    /// A new throttle event struck while pacing at `rate`; sending resumes at `resumeAt`.
-    mutating func throttled(resumeAt: Instant, decreaseFactor: Double) {
+    /// A new throttle event: the request sent at `sentAt` drew a 429, which named a pause
+    /// (`Retry-After`) or not; sending resumes at `resumeAt`.
+    mutating func throttled(sentAt: Instant, resumeAt: Instant, named pause: Bool, decreaseFactor: Double) {
+        defer {
+            lastEvent = max(lastEvent, sentAt)
+            acceptedSince = 0
+            quietRate = 0
+            since = resumeAt
+            quietPeriods = 0
+        }
+        if !pause {
+            let elapsed = (sentAt - lastEvent).seconds
+            if elapsed > 0, acceptedSince >= Self.minimumSample {
+                // A bucket that sat empty (the limit was raised, or the pace was low) makes the
+                // average understate it; a rate that ran a whole quiet period is a floor.
+                let measured = max(Double(acceptedSince) / elapsed, quietRate)
+                estimate = measured
+                rate = min(rate, measured) * (1 - Self.margin)
+            } else {
+                rate *= 1 - Self.margin  // too soon to measure: the same limit, struck again
+            }
+            return
+        }
+        estimate = nil
         if rate > low {
-            // A probe above the accepted rate: it bounds the search from above.
-            high = min(high ?? rate, rate)
+            high = min(high ?? rate, rate)  // a probe above the accepted rate bounds it from above
         } else {
-            // The accepted rate itself drew a 429: the limit moved below it. A step of the
+            // The accepted rate itself drew a 429: the limit fell below it. A step of the
             // tolerance when holding (noise at the edge), of `decreaseFactor` otherwise.
             let factor = converged ? 1 - Self.tolerance : decreaseFactor
             high = rate
             low = rate * factor
         }
         rate = low
-        since = resumeAt
-        quietHolds = 0
     }
 }
