@@ -13,7 +13,7 @@ struct BenchmarkOptions {
           --quick              small runs (about a minute), Convoy and the SDK-style baseline
           --smoke              exit 1 if Convoy lost or duplicated an id, or its pace left loose
                                bounds (too slow: low goodput; too fast: many 429s); see PaceBounds
-          --filter NAMES       scenarios: genesys, bucket, 429-only, shared, halving, lognormal,
+          --filter NAMES       scenarios: genesys, bucket, 429-only, leaky, shared, halving, lognormal,
                                longtail, faults, unlimited (default: all)
           --strategies NAMES   convoy, sdk-style, forum-fix, naive, bare (default: per scenario)
           --ids N              ids per run (default 1000; 300 with --quick)

@@ -18,8 +18,8 @@ struct PaceBounds {
         case "halving", "longtail":
             // A limit that halves mid-run costs a 429 or two; a 1 s tail is a third of a quick run.
             PaceBounds(minimumGoodput: 0.6, maximumThrottledShare: 0.03)
-        case "429-only":
-            // Without budget headers the limit is found by its 429s.
+        case "429-only", "leaky":
+            // Without budget headers the limit is found by its 429s, and a quick run is mostly that search.
             PaceBounds(minimumGoodput: 0.6, maximumThrottledShare: 0.2)
         default:
             nil

@@ -54,6 +54,11 @@ struct Scenario: Sendable {
                 name: "429-only", summary: "fixed window \(limit)/\(window)s, no budget headers, 429 + Retry-After",
                 server: server(fixed, .none), allowedRate: rate, ids: ids, strategies: limited),
             Scenario(
+                name: "leaky",
+                summary: "leaky bucket \(rate)/s, burst \(max(1, limit / 30)), 429 only: no headers, no Retry-After",
+                server: server(.leakyBucket(ratePerSecond: rate, burst: max(1, limit / 30)), .none), allowedRate: rate,
+                ids: ids, strategies: limited),
+            Scenario(
                 name: "shared", summary: "fixed window, another client eats 30 % of each window",
                 server: server(external: 0.3), allowedRate: rate * 0.7, ids: Int(Double(ids) * 0.7),
                 strategies: limited),
