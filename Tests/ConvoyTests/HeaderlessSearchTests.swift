@@ -42,6 +42,19 @@ import Testing
         #expect(down.goodput >= 0.97)
     }
 
+    @Test(arguments: [1, 2, 4])
+    func clientsOnOneBudgetSplitItWithout429Storms(clients: Int) {
+        // Genesys headers: every client sees the budget fall faster than its own requests explain.
+        var shared = LimiterSimulation(server: .genesys(limit: 300, window: 3))
+        shared.clients = clients
+        let result = shared.run(seconds: 150, measureFrom: 30)
+        let summary = "goodput \(result.goodput), 429s \(result.throttledShare), by client \(result.acceptedByClient)"
+        #expect(result.goodput >= 0.95, "\(summary)")
+        #expect(result.throttledShare <= 0.01, "\(summary)")
+        let fair = Double(result.accepted) / Double(clients)
+        #expect(result.acceptedByClient.allSatisfy { Double($0) >= 0.7 * fair }, "\(summary)")
+    }
+
     @Test func a429WithoutRetryAfterCostsOneIntervalNotASecond() {
         var state = RateLimiterState<Instant>(configuration: .init(initialRate: 100), now: at(0))
         let permit = state.admit(now: at(0))!

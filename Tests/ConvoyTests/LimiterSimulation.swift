@@ -2,10 +2,10 @@ import Convoy
 import ConvoyMock
 import Testing
 
-/// A discrete-event simulation of one client (a ``RateLimiterState`` with a concurrency cap) against
-/// a simulated server limiter, on simulated time: minutes of traffic in milliseconds of CPU, with
-/// no clock at all. Every request is decided at the server when it arrives (half the latency after
-/// it was sent) and answered a full latency after it was sent.
+/// A discrete-event simulation of clients (each a ``RateLimiterState`` with a concurrency cap)
+/// sharing one simulated server limiter, on simulated time: minutes of traffic in milliseconds of
+/// CPU, with no clock at all. Every request is decided at the server when it arrives (half the
+/// latency after it was sent) and answered a full latency after it was sent.
 struct LimiterSimulation {
     /// The server's limiter.
     enum Server {
@@ -13,10 +13,13 @@ struct LimiterSimulation {
         case fixedWindow(limit: Int, window: Double)
         /// GCRA: `rate` per second, `burst` at once beyond that; a 429 carries nothing.
         case leakyBucket(rate: Double, burst: Int)
+        /// At most `limit` per `window`, every answer with Genesys's budget headers (the reset in
+        /// whole seconds, rounded up).
+        case genesys(limit: Int, window: Double)
 
         var rate: Double {
             switch self {
-            case .fixedWindow(let limit, let window): Double(limit) / window
+            case .fixedWindow(let limit, let window), .genesys(let limit, let window): Double(limit) / window
             case .leakyBucket(let rate, _): rate
             }
         }
@@ -35,6 +38,8 @@ struct LimiterSimulation {
         var pauses = 0
         /// The pace every 10 s, for a failure message.
         var rates: [Int] = []
+        /// Accepted requests of each client, measured like `accepted`.
+        var acceptedByClient: [Int] = []
     }
 
     var server: Server
@@ -43,31 +48,49 @@ struct LimiterSimulation {
     var configuration = RateLimiterConfiguration()
     /// Replaces the server's limiter at `at` seconds.
     var change: (at: Double, server: Server)?
+    /// Clients sharing the server's budget, each with its own limiter and `concurrency`.
+    var clients = 1
 
     /// Runs for `seconds`, measuring from `measureFrom` seconds on (to leave out the start-up search).
     func run(seconds: Double, measureFrom: Double = 0) -> Result {
         typealias Instant = ManualClock.Instant
-        var state = RateLimiterState<Instant>(configuration: configuration, now: instant(0))
+        typealias Answer = (at: Instant, permit: RateLimitPermit, status: Int, observation: RateLimitObservation)
+        var states = (0..<clients).map { _ in
+            RateLimiterState<Instant>(configuration: configuration, now: instant(0))
+        }
+        var answers = [[Answer]](repeating: [], count: clients)
         var limiter = ServerLimiter(server)
-        var answers: [(at: Instant, permit: RateLimitPermit, status: Int, observation: RateLimitObservation)] = []
-        var now = instant(0)
         let end = instant(seconds)
         let latency = Duration.seconds(self.latency)
         var result = Result()
+        result.acceptedByClient = Array(repeating: 0, count: clients)
         var changed = false
+        var now = instant(0)
+        var random = SplitMix64(seed: 7)
         while now < end {
-            let next = answers.indices.min { answers[$0].at < answers[$1].at }
-            let admission = answers.count < concurrency ? state.earliestAdmission(now: now) : end
-            if let next, answers[next].at <= admission {
-                let answer = answers.remove(at: next)
-                now = Swift.max(now, answer.at)
-                state.record(answer.permit, status: answer.status, observation: answer.observation, now: now)
+            // The earliest event of any client: an answer, or an admission with a free slot. Clients
+            // are visited in a random order, so that none wins every tie.
+            var best: (at: Instant, client: Int, answer: Int?)?
+            for client in (0..<clients).shuffled(using: &random) {
+                if let index = answers[client].indices.min(by: { answers[client][$0].at < answers[client][$1].at }),
+                    best.map({ answers[client][index].at < $0.at }) ?? true
+                {
+                    best = (answers[client][index].at, client, index)
+                }
+                if answers[client].count < concurrency {
+                    let admission = states[client].earliestAdmission(now: now)
+                    if best.map({ admission < $0.at }) ?? true { best = (admission, client, nil) }
+                }
+            }
+            guard let (at, client, index) = best, at < end else { break }
+            now = Swift.max(now, at)
+            if let index {
+                let answer = answers[client].remove(at: index)
+                states[client].record(answer.permit, status: answer.status, observation: answer.observation, now: now)
                 continue
             }
-            guard admission < end else { break }
-            now = Swift.max(now, admission)
-            guard let permit = state.admit(now: now) else {
-                Issue.record("the state named \(admission) as the earliest admission, then refused it")
+            guard let permit = states[client].admit(now: now) else {
+                Issue.record("the state named \(at) as the earliest admission, then refused it")
                 break
             }
             let arrival = now.advanced(by: latency / 2).offset.seconds
@@ -75,19 +98,23 @@ struct LimiterSimulation {
                 limiter = ServerLimiter(change.server, at: arrival)
                 changed = true
             }
-            let (admitted, retryAfter) = limiter.offer(at: arrival)
+            let (admitted, observation) = limiter.offer(at: arrival)
             let measured = now.offset.seconds >= measureFrom
-            if now.offset.seconds >= Double(result.rates.count) * 10 { result.rates.append(Int(state.rate(at: now))) }
+            if client == 0, now.offset.seconds >= Double(result.rates.count) * 10 {
+                result.rates.append(Int(states[0].rate(at: now)))
+            }
             if measured { result.sent += 1 }
-            if measured, admitted { result.accepted += 1 }
+            if measured, admitted {
+                result.accepted += 1
+                result.acceptedByClient[client] += 1
+            }
             if measured, !admitted { result.throttled += 1 }
-            answers.append(
-                (now.advanced(by: latency), permit, admitted ? 200 : 429, RateLimitObservation(retryAfter: retryAfter)))
+            answers[client].append((now.advanced(by: latency), permit, admitted ? 200 : 429, observation))
         }
         let rate = (change.map { $0.at <= measureFrom ? $0.server : server } ?? server).rate
         result.goodput = Double(result.accepted) / ((seconds - measureFrom) * rate)
-        result.finalRate = state.rate(at: now)
-        result.pauses = state.snapshot(now: now).pauses
+        result.finalRate = states[0].rate(at: now)
+        result.pauses = states[0].snapshot(now: now).pauses
         return result
     }
 
@@ -109,25 +136,33 @@ private struct ServerLimiter {
         theoreticalArrival = start
     }
 
-    mutating func offer(at time: Double) -> (admitted: Bool, retryAfter: Duration?) {
+    mutating func offer(at time: Double) -> (admitted: Bool, observation: RateLimitObservation) {
         switch server {
-        case .fixedWindow(let limit, let window):
+        case .fixedWindow(let limit, let window), .genesys(let limit, let window):
             let index = Int(time / window)
             if index != windowIndex {
                 windowIndex = index
                 used = 0
             }
-            guard used < limit else {
-                let untilReset = Double(index + 1) * window - time
-                return (false, .seconds(max(1, untilReset.rounded(.up))))
+            let admitted = used < limit
+            if admitted { used += 1 }
+            let untilReset = Duration.seconds(max(1, (Double(index + 1) * window - time).rounded(.up)))
+            guard case .genesys = server else {
+                return (admitted, RateLimitObservation(retryAfter: admitted ? nil : untilReset))
             }
-            used += 1
-            return (true, nil)
+            return (
+                admitted,
+                RateLimitObservation(
+                    limit: limit, remaining: limit - used, resetAfter: untilReset,
+                    retryAfter: admitted ? nil : untilReset, family: .genesys)
+            )
         case .leakyBucket(let rate, let burst):
             let interval = 1 / rate
-            guard theoreticalArrival - time <= Double(burst) * interval + 1e-12 else { return (false, nil) }
+            guard theoreticalArrival - time <= Double(burst) * interval + 1e-12 else {
+                return (false, RateLimitObservation())
+            }
             theoreticalArrival = max(theoreticalArrival, time) + interval
-            return (true, nil)
+            return (true, RateLimitObservation())
         }
     }
 }

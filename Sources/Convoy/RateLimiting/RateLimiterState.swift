@@ -1,3 +1,5 @@
+import Foundation
+
 /// The rate limiter's decisions, as a pure state machine over a clock's instants.
 ///
 /// It owns no timers and never sleeps: ``RateLimiter`` asks it when the next request may go
@@ -13,14 +15,21 @@
 /// resolution. The pause and the window gate are never anticipated.
 ///
 /// **Rate `r`.** With budget headers (limit `L`, remaining `R`, window end `E`, window length `W`):
-/// `r = clamp(R / (E − now), 0, catchUpFactor × L/W)`, which spreads what is left of the window over
-/// the time left. Without them, slow start adds `1/latency` per success (doubling each round
+/// `s = R / (E − now)` spreads what is left of the window over the time left, and
+/// `r = clamp(max(s − O/2, s/10), 0, catchUpFactor × L/W)`, where `O` is other clients' pace on the
+/// same budget (below). Without them, slow start adds `1/latency` per success (doubling each round
 /// trip, capped at twice the rate measured over the last 100 ms) until the first 429; from then
-/// on ``RateSearch`` brackets the accepted rate between 429s and settles just below it. A probe
-/// period is `max(2 s, 3 × the longest Retry-After seen)`, enough to span a few of the server's
-/// windows. One throttle event per decrease: a 429 for a request admitted before the previous
-/// decrease is part of that same event. Either way `r` is kept within
-/// `[minimumRate, maximumRate]`, the user's ceiling winning.
+/// on ``RateSearch`` finds the limit from the 429s and settles just below it. A probe period is
+/// `max(2 s, 3 × the longest Retry-After seen)` where 429s name a wait, enough to span a few of
+/// the server's windows, else `max(2 s, 100 / r)`. One throttle event per decrease: a 429 for a
+/// request admitted before the previous decrease is part of that same event. Either way `r` is
+/// kept within `[minimumRate, maximumRate]`, the user's ceiling winning.
+///
+/// **Other clients.** Between two answers of one window, the server's count grows by what it
+/// counted: ours (the permits admitted between the two) and others'. `O = others ÷ sending time`,
+/// both sums decayed by `exp(−Δt / W)`. The remaining is read as `R − O × (now − sent(newest))`, and
+/// half of `O` comes off the pace: a fixed point at `s / (1 + (N − 1)/2)` for N clients doing the
+/// same, unique and symmetric, so they split the budget fairly and together still spend it by `E`.
 ///
 /// **Window ledger.** An answer to permit `k` that says `R` remaining means at most
 /// `R − (admitted after k)` remain for us now: every request admitted after `k` may not be counted
@@ -35,8 +44,9 @@
 ///
 /// **Throttling.** A 429 (or a 503 with `Retry-After`) pauses every sender until
 /// `sent + min(P, maximumPause)`, in sending time like the window boundary, where `P` is the
-/// `Retry-After`, else the reset when the answer says nothing remains, else `defaultPause`; pacing
-/// resumes from there one request at a time.
+/// `Retry-After`, else the reset when the answer says nothing remains, else (without budget
+/// headers) one interval `1/r`, what one excess request costs a bucket, else `defaultPause`;
+/// pacing resumes from there one request at a time.
 public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
     struct Window: Sendable {
         var limit: Int
@@ -72,7 +82,10 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
     /// Permits numbered below this were admitted before the window last rolled.
     private var rollSequence: UInt64 = 0
     /// The newest answered permit whose headers were read, and the remaining it reported.
-    private var latestObserved: (sequence: UInt64, remaining: Int) = (0, .max)
+    private var latestObserved: (sequence: UInt64, remaining: Int, sentAt: Instant?) = (0, .max, nil)
+    /// Other clients' spending of the same budget: requests the server counted that were not ours,
+    /// and the sending time they were counted over, both decayed with a time constant of one window.
+    private var others: (count: Double, seconds: Double) = (0, 0)
     private var throttled = 0
     private var pauses = 0
 
@@ -89,8 +102,12 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
         if mode == .headers, let window {
             let ceiling = configuration.catchUpFactor * Double(window.limit) / max(window.length.seconds, 1e-3)
             let left = (window.end - now).seconds
-            rate = left > 0 ? min(Double(window.remaining) / left, ceiling) : ceiling
-            if window.remaining <= 0 { rate = ceiling }  // the gate holds requests; pace only what follows
+            // What is left is shared: leave other clients their pace (each Convoy on the budget
+            // doing the same, N of them settle at 1/N each), but never yield it all.
+            let remaining = self.remaining(window, at: now)
+            let spread = left > 0 ? remaining / left : ceiling
+            rate = left > 0 ? min(max(spread - 0.5 * othersRate, spread * 0.1), ceiling) : ceiling
+            if remaining <= 0 { rate = ceiling }  // the gate holds requests; pace only what follows
         } else if let search {
             rate = search.rate
         } else {
@@ -107,7 +124,7 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
         // few requests due within it. `nextSlot` still advances 1/r per admission, so r holds.
         var earliest = max(now, nextSlot - configuration.slack)
         if let pausedUntil, pausedUntil > earliest { earliest = pausedUntil }
-        if let window, window.remaining <= 0, window.end > earliest { earliest = window.end }
+        if let window, remaining(window, at: earliest) <= 0, window.end > earliest { earliest = window.end }
         return earliest
     }
 
@@ -203,7 +220,7 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
             self.window = Window(
                 limit: limit, remaining: remaining, end: end, length: length, confirmed: true,
                 family: observation.family)
-            latestObserved = (permit.sequence, serverRemaining)
+            latestObserved = (permit.sequence, serverRemaining, sentAt)
             return
         }
         // An older request answered late says nothing newer about the budget.
@@ -212,7 +229,7 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
         window.family = observation.family
         window.length = observation.window ?? max(window.length, reset)
         defer { self.window = window }
-        defer { latestObserved = (permit.sequence, serverRemaining) }
+        defer { latestObserved = (permit.sequence, serverRemaining, sentAt) }
         if !window.confirmed {
             // Only an answer to a request sent after the roll describes the new window.
             guard permit.sequence >= rollSequence else { return }
@@ -221,12 +238,35 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
             // The same window (its count only grows): every answer bounds the boundary from above.
             window.end = min(window.end, end)
             window.remaining = remaining
+            countOthers(
+                spent: latestObserved.remaining - serverRemaining, ours: Int(permit.sequence - latestObserved.sequence),
+                from: latestObserved.sentAt, to: sentAt, window: window.length)
             return
         }
         // A new window, or a bucket that refilled: the latest answer describes it.
         window.end = end
         window.remaining = remaining
     }
+
+    /// Between two answers of one window the server counted `spent` requests, `ours` of them
+    /// admitted here (those admitted after the earlier answered one, up to the later): the rest is
+    /// another client on the same budget.
+    private mutating func countOthers(spent: Int, ours: Int, from start: Instant?, to end: Instant, window: Duration) {
+        guard let start, end > start else { return }
+        let span = (end - start).seconds
+        let decay = exp(-span / max(window.seconds, 1))
+        others = (others.count * decay + Double(max(0, spent - ours)), others.seconds * decay + span)
+    }
+
+    /// The window's remaining at `now`: ours counted at admission, other clients' estimated from
+    /// their pace since the newest answer was sent.
+    private func remaining(_ window: Window, at now: Instant) -> Double {
+        let since = latestObserved.sentAt.map { max(0, (now - $0).seconds) } ?? 0
+        return Double(window.remaining) - (window.confirmed ? othersRate * since : 0)
+    }
+
+    /// Requests per second that other clients spend from this budget (0 when alone).
+    var othersRate: Double { others.seconds > 0 ? others.count / others.seconds : 0 }
 
     private mutating func rollWindow(now: Instant) {
         guard var window, now >= window.end else { return }
