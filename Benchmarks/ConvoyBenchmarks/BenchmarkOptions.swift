@@ -1,3 +1,4 @@
+import Convoy
 import Foundation
 
 /// Command-line options of the benchmark harness.
@@ -13,8 +14,11 @@ struct BenchmarkOptions {
           --quick              small runs (about a minute), Convoy and the SDK-style baseline
           --smoke              exit 1 if Convoy lost or duplicated an id, or its pace left loose
                                bounds (too slow: low goodput; too fast: many 429s); see PaceBounds
-          --filter NAMES       scenarios: genesys, bucket, 429-only, leaky, shared, halving, lognormal,
-                               longtail, faults, unlimited (default: all)
+          --filter NAMES       scenarios: genesys, bucket, 429-only, leaky, shared-token-2,
+                               shared-token-4, short-token, shared, halving, lognormal, longtail, faults,
+                               unlimited, and 429-only-long (default: all but 429-only-long)
+          --long               every profile runs for at least 90 s (ids = 90 s at the limit), and
+                               429-only-long (55 windows) is included
           --strategies NAMES   convoy, sdk-style, forum-fix, naive, bare (default: per scenario)
           --ids N              ids per run (default 1000; 300 with --quick)
           --limit N            requests per window (default 300, Genesys's budget)
@@ -27,6 +31,7 @@ struct BenchmarkOptions {
 
     var quick = false
     var smoke = false
+    var long = false
     var filter: Set<String>?
     var strategies: [Strategy]?
     var ids = 1000
@@ -41,6 +46,7 @@ struct BenchmarkOptions {
     var scenario: String?
     var base: URL?
     var deadline = 60.0
+    var shard: Shard?
 
     init(_ arguments: [String]) throws {
         var rest = arguments[...]
@@ -57,6 +63,7 @@ struct BenchmarkOptions {
             switch name {
             case "--quick": quick = true
             case "--smoke": smoke = true
+            case "--long": long = true
             case "--filter": filter = Set(try value(name).split(separator: ",").map(String.init))
             case "--strategies":
                 strategies = try value(name).split(separator: ",").map {
@@ -82,6 +89,7 @@ struct BenchmarkOptions {
             case "--scenario": scenario = try value(name)
             case "--base": base = URL(string: try value(name))
             case "--deadline": deadline = Double(try value(name)) ?? deadline
+            case "--shard": shard = Shard(try value(name))
             case "-h", "--help":
                 print(Self.help)
                 exit(0)
@@ -93,6 +101,9 @@ struct BenchmarkOptions {
             if !explicit.contains("--window") { window = 1 }
             if !explicit.contains("--limit") { limit = 100 }
             if !explicit.contains("--latency-ms") { latencyMilliseconds = 20 }
+        }
+        if long, !explicit.contains("--ids") {
+            ids = max(ids, Int(90 * Double(limit) / window))
         }
     }
 

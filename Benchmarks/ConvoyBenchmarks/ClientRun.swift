@@ -32,6 +32,29 @@ struct ClientResult: Codable, Sendable {
     var timeline: [Timeline.Bucket] = []
 }
 
+extension ClientResult {
+    /// Several processes' results as one run's: counts added, the wall the longest, the memory the
+    /// largest; latency and timeline are the first process's.
+    static func combining(_ results: [ClientResult]) -> ClientResult {
+        guard var total = results.first else { preconditionFailure("no results") }
+        for other in results.dropFirst() {
+            total.fetched += other.fetched
+            total.notFound += other.notFound
+            total.failed += other.failed
+            total.unfinished += other.unfinished
+            total.lost += other.lost
+            total.duplicated += other.duplicated
+            total.requests += other.requests
+            total.throttled += other.throttled
+            total.retries += other.retries
+            total.wallSeconds = max(total.wallSeconds, other.wallSeconds)
+            total.cpuSeconds += other.cpuSeconds
+            total.peakRSSMiB = max(total.peakRSSMiB, other.peakRSSMiB)
+        }
+        return total
+    }
+}
+
 /// Counts every request through the transport into the timeline.
 struct InstrumentedTransport: HTTPTransport {
     let base: URLSessionTransport
@@ -67,6 +90,8 @@ struct ClientRun {
     let base: URL
     let ids: [String]
     let deadline: Duration
+    /// The mock's OAuth client, when the profile requires tokens (Convoy only).
+    var oauth: MockOAuth? = nil
     let concurrency = 16
 
     func run() async throws -> ClientResult {
@@ -102,7 +127,15 @@ struct ClientRun {
         let errors = folder + "/errors.ndjson"
         var configuration = FetchConfiguration(apiBase: base)
         configuration.concurrency = concurrency
-        let engine = FetchEngine(configuration: configuration, transport: transport, clock: ContinuousClock())
+        let credentials: any CredentialProvider =
+            oauth.map {
+                OAuthClientCredentials(
+                    credentials: ClientCredentials(clientID: $0.clientId, clientSecret: $0.clientSecret),
+                    loginBase: base,
+                    transport: URLSessionTransport(maxConnectionsPerHost: 2), clock: ContinuousClock())
+            } ?? StaticCredentials(token: nil)
+        let engine = FetchEngine(
+            configuration: configuration, transport: transport, credentials: credentials, clock: ContinuousClock())
         let store = UncheckedSendable(try OutputStore(outputPath: output, errorsPath: errors))
         let lines = ids.enumerated().map { (line: $0.offset + 1, item: InputLine(parsing: Substring($0.element))) }
         let input = AsyncStream<IDReader.Element> { continuation in

@@ -33,12 +33,15 @@ final class MockHost: @unchecked Sendable {  // used by one orchestrating task a
         try? input.write(contentsOf: Data("limit\n".utf8))
     }
 
-    func counters() -> (requests: Int, throttled: Int) {
+    /// The server's counts: every request, 429s, 401s and token requests.
+    func counters() -> (requests: Int, throttled: Int, unauthorized: Int, tokenRequests: Int) {
         try? input.write(contentsOf: Data("counters\n".utf8))
         guard let line = output.next(),
             let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Int]
-        else { return (0, 0) }
-        return (object["requests"] ?? 0, object["throttled"] ?? 0)
+        else { return (0, 0, 0, 0) }
+        return (
+            object["requests"] ?? 0, object["throttled"] ?? 0, object["unauthorized"] ?? 0, object["tokenRequests"] ?? 0
+        )
     }
 
     func stop() {
@@ -57,7 +60,9 @@ final class MockHost: @unchecked Sendable {  // used by one orchestrating task a
                 if let change = scenario.limitChange { server.updateRateLimit(change) }
             case "counters":
                 let counters = server.counters()
-                let line = #"{"requests":\#(counters.requests),"throttled":\#(counters.tooManyRequests)}"#
+                let line =
+                    #"{"requests":\#(counters.requests),"throttled":\#(counters.tooManyRequests),"#
+                    + #""unauthorized":\#(counters.unauthorized),"tokenRequests":\#(counters.tokenRequests)}"#
                 FileHandle.standardOutput.write(Data((line + "\n").utf8))
             default:
                 break

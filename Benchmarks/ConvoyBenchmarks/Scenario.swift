@@ -15,6 +15,10 @@ struct Scenario: Sendable {
     var limitChange: MockRateLimit?
     /// Strategies that make sense here.
     var strategies: [Strategy]
+    /// Client processes that share the budget, each fetching its own shard of the ids.
+    var processes = 1
+    /// Run only with --long or when --filter names it (it takes minutes).
+    var longOnly = false
 
     /// The fastest possible wall time: ids ÷ allowed rate (the limit changes are accounted for).
     var floorSeconds: Double {
@@ -58,6 +62,27 @@ struct Scenario: Sendable {
                 summary: "leaky bucket \(rate)/s, burst \(max(1, limit / 30)), 429 only: no headers, no Retry-After",
                 server: server(.leakyBucket(ratePerSecond: rate, burst: max(1, limit / 30)), .none), allowedRate: rate,
                 ids: ids, strategies: limited),
+            Scenario(
+                name: "429-only-long",
+                summary: "429-only for 55 windows (\(Int(55 * window)) s), where the steady state dominates",
+                server: server(fixed, .none), allowedRate: rate, ids: 55 * limit, strategies: [.convoy, .sdkStyle],
+                longOnly: true),
+            Scenario(
+                name: "shared-token-2", summary: "genesys, 2 Convoy processes on one token, a shard each",
+                server: server(), allowedRate: rate, ids: ids, strategies: [.convoy], processes: 2),
+            Scenario(
+                name: "shared-token-4", summary: "genesys, 4 Convoy processes on one token, a shard each",
+                server: server(), allowedRate: rate, ids: ids, strategies: [.convoy], processes: 4),
+            Scenario(
+                name: "short-token",
+                summary:
+                    "genesys, OAuth tokens that live 2 windows (\(2 * window) s); a new token brings no new budget",
+                server: {
+                    var configuration = server()
+                    configuration.oauth = MockOAuth(
+                        clientId: "bench", clientSecret: "bench-secret", tokenLifetime: .seconds(2 * window))
+                    return configuration
+                }(), allowedRate: rate, ids: ids, strategies: [.convoy]),
             Scenario(
                 name: "shared", summary: "fixed window, another client eats 30 % of each window",
                 server: server(external: 0.3), allowedRate: rate * 0.7, ids: Int(Double(ids) * 0.7),

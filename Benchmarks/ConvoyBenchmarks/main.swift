@@ -29,9 +29,13 @@ if options.serve {
 
 // Child: one client run; prints its result as JSON.
 if let strategy = options.client, let base = options.base {
-    let ids = MockConversationStore.sampleIDs(count: scenario(named: options.scenario).ids, seed: 3)
-    let result = try await ClientRun(strategy: strategy, base: base, ids: ids, deadline: .seconds(options.deadline))
-        .run()
+    let ids = MockConversationStore.sampleIDs(count: scenario(named: options.scenario).ids, seed: 3).filter {
+        options.shard?.contains(ConversationID($0)!) ?? true
+    }
+    let result = try await ClientRun(
+        strategy: strategy, base: base, ids: ids, deadline: .seconds(options.deadline),
+        oauth: scenario(named: options.scenario).server.oauth
+    ).run()
     let data = try JSONEncoder().encode(result)
     FileHandle.standardOutput.write(data + Data("\n".utf8))
     exit(0)
@@ -54,7 +58,7 @@ if let strategy = options.client, let base = options.base {
 let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
 try FileManager.default.createDirectory(atPath: options.out, withIntermediateDirectories: true)
 var rows: [ResultRow] = []
-let selected = options.scenarios.filter { options.filter?.contains($0.name) ?? true }
+let selected = options.scenarios.filter { options.filter?.contains($0.name) ?? (options.long || !$0.longOnly) }
 print(
     "ConvoyBenchmarks: \(ProcessInfo.processInfo.activeProcessorCount) cores; ids \(options.ids), "
         + "limit \(options.limit) per \(options.window) s, latency \(options.latencyMilliseconds) ms\n")
@@ -71,34 +75,56 @@ for scenario in selected {
         let host = try MockHost(
             executable: executable, arguments: ["--scenario", scenario.name] + options.scaleArguments)
         let deadline = scenario.allowedRate.isFinite ? scenario.floorSeconds * 2 + 5 : 120
-        let client = Process()
-        client.executableURL = executable
-        client.arguments =
-            [
-                "--client", strategy.rawValue, "--scenario", scenario.name, "--base", host.baseURL.absoluteString,
-                "--deadline", "\(deadline)",
-            ] + options.scaleArguments
-        let pipe = Pipe()
-        client.standardOutput = pipe
-        try client.run()
-        // Detached: the orchestrator's own thread is blocked reading the client's output below.
+        // One client process, or one per shard when several share the budget.
+        let clients = try (1...scenario.processes).map { index in
+            let client = Process()
+            client.executableURL = executable
+            client.arguments =
+                [
+                    "--client", strategy.rawValue, "--scenario", scenario.name, "--base", host.baseURL.absoluteString,
+                    "--deadline", "\(deadline)",
+                ] + options.scaleArguments
+                + (scenario.processes > 1 ? ["--shard", "\(index)/\(scenario.processes)"] : [])
+            let pipe = Pipe()
+            client.standardOutput = pipe
+            try client.run()
+            return (client, pipe)
+        }
+        // Detached: the orchestrator's own thread is blocked reading the clients' output below.
         let change = Task.detached {
             guard scenario.limitChange != nil else { return }
             try await Task.sleep(for: .seconds(Double(scenario.ids) / scenario.allowedRate / 2))
             host.changeLimit()
         }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        client.waitUntilExit()
+        var results: [ClientResult] = []
+        for (client, pipe) in clients {
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            client.waitUntilExit()
+            guard client.terminationStatus == 0, let result = try? JSONDecoder().decode(ClientResult.self, from: data)
+            else {
+                print("  \(strategy.rawValue): the client failed (status \(client.terminationStatus))")
+                exit(1)
+            }
+            results.append(result)
+        }
         change.cancel()
         _ = await change.result
         let server = host.counters()
         host.stop()
-        guard client.terminationStatus == 0, let result = try? JSONDecoder().decode(ClientResult.self, from: data)
-        else {
-            print("  \(strategy.rawValue): the client failed (status \(client.terminationStatus))")
-            exit(1)
+        let result = ClientResult.combining(results)
+        if results.count > 1 {
+            let fair = scenario.allowedRate / Double(results.count)
+            let shares = results.map { Double($0.fetched + $0.notFound) / max($0.wallSeconds, 1e-3) / fair }
+            print(
+                "  \(results.count) processes, each's rate ÷ its fair share: "
+                    + shares.map { String(format: "%.3f", $0) }.joined(separator: ", "))
         }
-        let row = ResultRow(scenario: scenario, result: result, server: server)
+        if scenario.server.oauth != nil {
+            print(
+                "  \(server.unauthorized) 401s (\(String(format: "%.2f", 100 * Double(server.unauthorized) / Double(max(1, result.requests)))) %), "
+                    + "\(server.tokenRequests) token requests over \(String(format: "%.1f", result.wallSeconds)) s")
+        }
+        let row = ResultRow(scenario: scenario, result: result, server: (server.requests, server.throttled))
         rows.append(row)
         timelines.append((strategy, result.timeline))
         try Timeline.csv(result.timeline).write(
