@@ -108,8 +108,9 @@ func genesys(remaining: Int, limit: Int, reset: Double, retryAfter: Double? = ni
     }
 
     @Test func withoutHeadersSettlesJustBelowTheServersLimit() {
-        // A server that throttles any pace above 12/s. Each step runs one probe period (3 s: three
-        // times the 1 s Retry-After) at the limiter's rate.
+        // A server that throttles any pace above 12/s. Each quiet step runs 3 s at the limiter's
+        // rate; a probe period is 5 s (five times the 1 s Retry-After), so the rate moves every
+        // other quiet step.
         var state = RateLimiterState<Instant>(configuration: .init(initialRate: 40), now: at(0))
         var now = at(0)
         var events = 0

@@ -20,8 +20,8 @@ import Foundation
 /// same budget (below). Without them, slow start adds `1/latency` per success (doubling each round
 /// trip, capped at twice the rate measured over the last 100 ms) until the first 429; from then
 /// on ``RateSearch`` finds the limit from the 429s and settles just below it. A probe period is
-/// `max(2 s, 3 × the longest Retry-After seen)` where 429s name a wait, enough to span a few of
-/// the server's windows, else `max(2 s, 100 / r)`. One throttle event per decrease: a 429 for a
+/// `max(2 s, 5 × the longest Retry-After seen)` where 429s name a wait, enough to span more than
+/// one of the server's windows, else `max(2 s, 100 / r)`. One throttle event per decrease: a 429 for a
 /// request admitted before the previous decrease is part of that same event. Either way `r` is
 /// kept within `[minimumRate, maximumRate]`, the user's ceiling winning.
 ///
@@ -198,12 +198,13 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
 
     // MARK: - Private
 
-    /// How long a rate must run without a 429 before the search raises it: 3 × the longest
-    /// `Retry-After` where 429s name one (enough to span a few of a window's periods), else 100
-    /// requests (a bucket's 429 costs one request); never less than 2 s.
+    /// How long a rate must run without a 429 before the search raises it: 5 × the longest
+    /// `Retry-After` where 429s name one (a window is at least that long, and a quiet period must
+    /// span more than one, whatever the phase of the pauses), else 100 requests (a bucket's 429
+    /// costs one request); never less than 2 s.
     private func probePeriod(at now: Instant) -> Duration {
         longestRetryAfter > .zero
-            ? max(.seconds(2), longestRetryAfter * 3) : max(.seconds(2), .seconds(100 / rate(at: now)))
+            ? max(.seconds(2), longestRetryAfter * 5) : max(.seconds(2), .seconds(100 / rate(at: now)))
     }
 
     private mutating func learn(_ observation: RateLimitObservation, from permit: RateLimitPermit, sentAt: Instant) {

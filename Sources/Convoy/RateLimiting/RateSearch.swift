@@ -21,7 +21,7 @@
 ///
 /// **Probing, both kinds.** A rate that ran a quiet `period` rises: a bucket's by `step × estimate`,
 /// the step doubling for every quiet period above the estimate, so a raised limit is found in a few
-/// periods; a window's hold reopens the bracket by 5 % every `holdPeriods` quiet periods. The caller sets `period`: short when a 429 costs one request, long when it costs a pause.
+/// periods; a window's hold reopens the bracket by 3 % every `holdPeriods` quiet periods. The caller sets `period`: short when a 429 costs one request, long when it costs a pause.
 struct RateSearch<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
     /// How far below a bucket's estimate the rate holds.
     static var margin: Double { 0.005 }
@@ -31,9 +31,9 @@ struct RateSearch<Instant: InstantProtocol>: Sendable where Instant.Duration == 
     static var minimumSample: Int { 8 }
     /// A window's bracket counts as closed when `high ≤ (1 + tolerance) × low`, and then the rate
     /// holds `(1 − tolerance) × low`, a margin for the phase of the server's windows.
-    static var tolerance: Double { 0.02 }
-    /// Quiet periods a window's hold lasts before it reopens the bracket by 5 %.
-    static var holdPeriods: Int { 8 }
+    static var tolerance: Double { 0.01 }
+    /// Quiet periods a window's hold lasts before it reopens the bracket by 3 %.
+    static var holdPeriods: Int { 16 }
 
     /// The rate to pace at now.
     private(set) var rate: Double
@@ -81,7 +81,7 @@ struct RateSearch<Instant: InstantProtocol>: Sendable where Instant.Duration == 
         if converged {
             quietPeriods += 1
             if quietPeriods >= Self.holdPeriods, let bound = high {
-                high = bound * 1.05
+                high = bound * 1.03
                 quietPeriods = 0
             }
         }
