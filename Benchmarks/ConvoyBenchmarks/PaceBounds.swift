@@ -13,7 +13,7 @@ struct PaceBounds {
     /// The bounds for a scenario, or nil where pace is not judged (the unlimited profile).
     static func forScenario(_ name: String) -> PaceBounds? {
         switch name {
-        case "genesys", "bucket", "shared", "lognormal", "faults":
+        case "genesys", "bucket", "shared", "lognormal", "faults", "shared-token-2", "shared-token-4", "short-token":
             PaceBounds(minimumGoodput: 0.75, maximumThrottledShare: 0.02)
         case "halving", "longtail":
             // A limit that halves mid-run costs a 429 or two; a 1 s tail is a third of a quick run.

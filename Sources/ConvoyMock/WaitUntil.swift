@@ -24,3 +24,17 @@ public func waitUntil(timeout: Duration = .seconds(30), _ condition: () throws -
         }
     }
 }
+
+extension Task where Failure == Error {
+    /// The task's value, cancelling the task when the caller is cancelled: a test's time limit
+    /// then reaches work that a test started in a task of its own, instead of waiting on it.
+    public var valueFollowingCancellation: Success {
+        get async throws {
+            try await withTaskCancellationHandler {
+                try await value
+            } onCancel: {
+                cancel()
+            }
+        }
+    }
+}

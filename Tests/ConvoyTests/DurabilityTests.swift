@@ -70,7 +70,7 @@ import Testing
             try await waitUntil { engine.progress().fetched == 10 }
             run.cancel()
         }
-        let summary = try await run.value
+        let summary = try await run.valueFollowingCancellation
         #expect(summary.interrupted == interrupted)
         #expect(summary.fetched == (interrupted ? 10 : 20))
         for name in ["o.ndjson", "e.ndjson"] {

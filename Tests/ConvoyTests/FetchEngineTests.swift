@@ -171,7 +171,7 @@ func idsIn(_ path: String) throws -> [String] {
             for _ in 0..<200 { await Task.yield() }
             gate.releaseOne()
         }
-        let summary = try await run.value
+        let summary = try await run.valueFollowingCancellation
         #expect(summary.fetched == ids.count)
         #expect(gate.maxInFlight == 3, "exactly --concurrency requests in flight, never more")
     }
@@ -223,6 +223,23 @@ func idsIn(_ path: String) throws -> [String] {
             "one 429 paused every sender")
     }
 
+    @Test func aProviderWhoseTokensAreAlwaysStaleFailsTheRequestInsteadOfLooping() async throws {
+        struct AlwaysStale: CredentialProvider {
+            func accessToken() async throws -> String? { "expired" }
+            func rejected(_ token: String?) async -> Bool { false }
+            var rejectionAdvice: String { "" }
+            func isFresh(_ token: String?) -> Bool { false }
+        }
+        let transport = FakeTransport { id, _ in FakeTransport.ok(id) }
+        let limiter = RateLimiter(configuration: .init(initialRate: 1_000_000), clock: ContinuousClock())
+        let sender = BudgetedSender(limiter: limiter, transport: transport, credentials: AlwaysStale())
+        await #expect(throws: BudgetedSender<ContinuousClock>.Failure.self) {
+            _ = try await sender.send(HTTPRequest(url: URL(string: "http://127.0.0.1:1/x")!))
+        }
+        #expect(transport.requests.isEmpty, "a stale token is never sent")
+        #expect(limiter.inFlight == 0, "every permit it took was given back")
+    }
+
     @Test func aRedirectStopsTheRunInsteadOfFailingEveryID() async throws {
         let folder = try TemporaryDirectory()
         let transport = FakeTransport { _, _ in
@@ -249,9 +266,9 @@ func idsIn(_ path: String) throws -> [String] {
         let engine = engine(transport, concurrency: 4)
         let box = UncheckedBox(store)
         let run = Task { try await engine.run(ids: lines(ids), store: box.value) }
-        while engine.progress().fetched < 10 { await Task.yield() }
+        try await waitUntil { engine.progress().fetched >= 10 }
         run.cancel()
-        let summary = try await run.value
+        let summary = try await run.valueFollowingCancellation
         #expect(summary.interrupted)
         #expect(summary.fetched == 10)
         #expect(summary.abandoned >= 4, "the requests in flight were abandoned")

@@ -10,6 +10,7 @@ import Testing
         .leakyBucket(rate: 100, burst: 2),
         .leakyBucket(rate: 20, burst: 5),
         .leakyBucket(rate: 50, burst: 1),
+        .leakyBucket(rate: 100, burst: 100),
     ])
     func aLeakyBucketIsHeldAtItsRateWithFew429s(server: LimiterSimulation.Server) {
         let result = LimiterSimulation(server: server).run(seconds: 300, measureFrom: 60)
@@ -33,8 +34,8 @@ import Testing
     @Test func aRaisedLimitIsFoundAndALoweredOneFollowed() {
         var raised = LimiterSimulation(server: .leakyBucket(rate: 50, burst: 5))
         raised.change = (at: 60, server: .leakyBucket(rate: 100, burst: 5))
-        let up = raised.run(seconds: 120, measureFrom: 90)
-        #expect(up.goodput >= 0.95, "within 30 s of the raise: \(up.goodput), \(up.rates)")
+        let up = raised.run(seconds: 160, measureFrom: 100)
+        #expect(up.goodput >= 0.93, "from 40 s after the raise: \(up.goodput), \(up.rates)")
         var lowered = LimiterSimulation(server: .leakyBucket(rate: 100, burst: 5))
         lowered.change = (at: 60, server: .leakyBucket(rate: 50, burst: 5))
         let down = lowered.run(seconds: 120, measureFrom: 70)
@@ -42,11 +43,21 @@ import Testing
         #expect(down.goodput >= 0.97)
     }
 
+    @Test func aWindowWhose429sNameNoWaitIsBackedOffNotHammered() {
+        // Every 429 until the window ends would be a new event if each cost only one interval.
+        let result = LimiterSimulation(server: .plainWindow(limit: 300, window: 3)).run(seconds: 300, measureFrom: 60)
+        let summary = "goodput \(result.goodput), 429s \(result.throttledShare), pace every 10 s \(result.rates)"
+        #expect(result.goodput >= 0.85, "\(summary)")
+        #expect(result.throttledShare <= 0.05, "\(summary)")
+    }
+
     @Test(arguments: [1, 2, 4])
     func clientsOnOneBudgetSplitItWithout429Storms(clients: Int) {
         // Genesys headers: every client sees the budget fall faster than its own requests explain.
+        // Latencies vary by ±30 %, so each client's own requests also reach the server out of order.
         var shared = LimiterSimulation(server: .genesys(limit: 300, window: 3))
         shared.clients = clients
+        shared.jitter = 0.3
         let result = shared.run(seconds: 150, measureFrom: 30)
         let summary = "goodput \(result.goodput), 429s \(result.throttledShare), by client \(result.acceptedByClient)"
         #expect(result.goodput >= 0.95, "\(summary)")

@@ -16,10 +16,14 @@ struct LimiterSimulation {
         /// At most `limit` per `window`, every answer with Genesys's budget headers (the reset in
         /// whole seconds, rounded up).
         case genesys(limit: Int, window: Double)
+        /// At most `limit` per `window`; a 429 carries nothing.
+        case plainWindow(limit: Int, window: Double)
 
         var rate: Double {
             switch self {
-            case .fixedWindow(let limit, let window), .genesys(let limit, let window): Double(limit) / window
+            case .fixedWindow(let limit, let window), .genesys(let limit, let window),
+                .plainWindow(let limit, let window):
+                Double(limit) / window
             case .leakyBucket(let rate, _): rate
             }
         }
@@ -50,6 +54,9 @@ struct LimiterSimulation {
     var change: (at: Double, server: Server)?
     /// Clients sharing the server's budget, each with its own limiter and `concurrency`.
     var clients = 1
+    /// Each request's latency is drawn uniformly from `latency × (1 ± jitter)`, so answers (and
+    /// arrivals) come out of order.
+    var jitter = 0.0
 
     /// Runs for `seconds`, measuring from `measureFrom` seconds on (to leave out the start-up search).
     func run(seconds: Double, measureFrom: Double = 0) -> Result {
@@ -93,7 +100,8 @@ struct LimiterSimulation {
                 Issue.record("the state named \(at) as the earliest admission, then refused it")
                 break
             }
-            let arrival = now.advanced(by: latency / 2).offset.seconds
+            let drawn = latency * (1 + jitter * (Double(random.next() % 2001) / 1000 - 1))
+            let arrival = now.advanced(by: drawn / 2).offset.seconds
             if let change, !changed, arrival >= change.at {
                 limiter = ServerLimiter(change.server, at: arrival)
                 changed = true
@@ -109,7 +117,7 @@ struct LimiterSimulation {
                 result.acceptedByClient[client] += 1
             }
             if measured, !admitted { result.throttled += 1 }
-            answers[client].append((now.advanced(by: latency), permit, admitted ? 200 : 429, observation))
+            answers[client].append((now.advanced(by: drawn), permit, admitted ? 200 : 429, observation))
         }
         let rate = (change.map { $0.at <= measureFrom ? $0.server : server } ?? server).rate
         result.goodput = Double(result.accepted) / ((seconds - measureFrom) * rate)
@@ -138,7 +146,7 @@ private struct ServerLimiter {
 
     mutating func offer(at time: Double) -> (admitted: Bool, observation: RateLimitObservation) {
         switch server {
-        case .fixedWindow(let limit, let window), .genesys(let limit, let window):
+        case .fixedWindow(let limit, let window), .genesys(let limit, let window), .plainWindow(let limit, let window):
             let index = Int(time / window)
             if index != windowIndex {
                 windowIndex = index
@@ -147,6 +155,7 @@ private struct ServerLimiter {
             let admitted = used < limit
             if admitted { used += 1 }
             let untilReset = Duration.seconds(max(1, (Double(index + 1) * window - time).rounded(.up)))
+            if case .plainWindow = server { return (admitted, RateLimitObservation()) }
             guard case .genesys = server else {
                 return (admitted, RateLimitObservation(retryAfter: admitted ? nil : untilReset))
             }

@@ -46,13 +46,17 @@ final class RecordingFileSystem: FileSystem {
 
     func write(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) -> Int {
         let written = real.write(descriptor, bytes)
+        let saved = errno  // the caller reads it after a failure
         state.withLock { $0.calls.append(.write($0.names[descriptor] ?? "fd\(descriptor)")) }
+        errno = saved
         return written
     }
 
     func fsync(_ descriptor: Int32) -> Int32 {
         let result = real.fsync(descriptor)
+        let saved = errno
         state.withLock { $0.calls.append(.fsync($0.names[descriptor] ?? "fd\(descriptor)")) }
+        errno = saved
         return result
     }
 

@@ -6,7 +6,7 @@
 /// because getting one may wait (a 429 from the login server), while a permit must be spent at
 /// once: the limiter dates the request from its admission. A permit can take a window or a pause
 /// to come, so the token is checked again once it has: one that went stale meanwhile (expired, or
-/// due for renewal) is never sent; the permit is abandoned and both are taken anew.
+/// due for renewal) is never sent; the permit is refunded and both are taken anew.
 public struct BudgetedSender<C: Clock>: Sendable where C.Duration == Duration {
     /// Why a request got no answer (other than cancellation).
     public enum Failure: Error {
@@ -45,7 +45,7 @@ public struct BudgetedSender<C: Clock>: Sendable where C.Duration == Duration {
             }
             permit = try await limiter.acquire()  // throws only CancellationError
             if credentials.isFresh(token) { break }
-            limiter.abandon(permit)
+            limiter.refund(permit)
             stale += 1
             // A token goes stale during a wait at most once or twice; a provider whose tokens are
             // stale as soon as they are issued would loop here for ever.

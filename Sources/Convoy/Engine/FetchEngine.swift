@@ -374,7 +374,7 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
             // The limiter already paused every sender; wait out the same pause without holding a slot.
             // A 429 that names no wait (a leaky bucket's) goes straight back to the limiter's queue.
             let observation = RateLimitObservation(headers: response.headers, status: 429)
-            let reset = observation.remaining == 0 ? observation.resetAfter : nil  // as the limiter reads it
+            let reset = observation.remaining == 0 ? observation.resetAfter : nil
             let pause = observation.retryAfter ?? reset ?? .zero
             try retryOrFail(
                 work, reason: "rate limited (HTTP 429)", delay: min(pause, configuration.limiter.maximumPause),

@@ -21,9 +21,10 @@ public enum AtomicFile {
             ok = bytes.withUnsafeBytes { fileSystem.write(fd, $0) == $0.count }
         }
         ok = ok && fileSystem.fsync(fd) == 0
+        let writeError = ok ? nil : NDJSONFile.lastError()  // before close() can change errno
         _ = close(fd)
         guard ok, fileSystem.rename(temp, to: path) == 0 else {
-            let reason = NDJSONFile.lastError()
+            let reason = writeError ?? NDJSONFile.lastError()
             _ = unlink(temp)
             throw ConvoyError.output("cannot rewrite \(path): \(reason)")
         }

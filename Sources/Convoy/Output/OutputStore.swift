@@ -30,7 +30,8 @@ public final class OutputStore {
     public let output: NDJSONFile
     public let errors: NDJSONFile
     public let resume: Resume
-    /// The longest a written record waits for `fsync`: the most a power loss can take.
+    /// Records are synced when one is written at least this long after the last sync, and on exit
+    /// (``sync()``): while records keep coming, the most a power loss can take.
     public let syncInterval: Duration
     /// Time since the store opened, on the clock it was given.
     private let elapsed: @Sendable () -> Duration

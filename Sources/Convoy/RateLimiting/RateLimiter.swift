@@ -122,6 +122,16 @@ public final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration 
         }
     }
 
+    /// Hands back a permit whose request was never sent (its token went stale while it waited), so
+    /// that its place in the window's budget returns.
+    public func refund(_ permit: RateLimitPermit) {
+        storage.withLock { storage in
+            storage.inFlight -= 1
+            storage.state.refund(permit)
+            if storage.queued > 0 { armTimer(&storage, now: clock.now) }
+        }
+    }
+
     /// What the limiter has learned so far.
     public func snapshot() -> RateLimiterSnapshot {
         storage.withLock { $0.state.snapshot(now: clock.now) }

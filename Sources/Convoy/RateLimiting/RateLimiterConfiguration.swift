@@ -7,15 +7,18 @@ public struct RateLimiterConfiguration: Sendable, Equatable {
     public var minimumRate: Double
     /// A ceiling set by the user (`--max-rate`), or nil for none.
     public var maximumRate: Double?
-    /// Without budget headers: when a 429 strikes at a rate that was accepted before (the limit
-    /// fell), the search restarts from `decreaseFactor ×` that rate. Default 0.9.
+    /// Without budget headers, against a window (429s with `Retry-After`): when a 429 strikes at a
+    /// rate that was accepted before (the limit fell), the search restarts from `decreaseFactor ×`
+    /// that rate. Default 0.9.
     public var decreaseFactor: Double
     /// With budget headers, a window that is behind may be paced at up to
     /// `catchUpFactor × limit ÷ window`. Default 2.
     public var catchUpFactor: Double
     /// The longest pause a `Retry-After` can impose; longer values are capped. Default 15 minutes.
     public var maximumPause: Duration
-    /// The pause after a 429 that names no `Retry-After` and no reset. Default 1 s.
+    /// The pause after a 429 that names no `Retry-After` and no reset, with budget headers, or
+    /// against a window that lets nothing through (doubling from here); a bucket's 429 without
+    /// headers costs one interval instead. Default 1 s.
     public var defaultPause: Duration
     /// How early a request may leave before its pacing slot, so that one timer wake-up releases
     /// every request due within it; pauses and window boundaries are never anticipated. Default 2 ms.

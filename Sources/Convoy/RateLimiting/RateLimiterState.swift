@@ -27,9 +27,12 @@ import Foundation
 ///
 /// **Other clients.** Between two answers of one window, the server's count grows by what it
 /// counted: ours (the permits admitted between the two) and others'. `O = others ÷ sending time`,
-/// both sums decayed by `exp(−Δt / W)`. The remaining is read as `R − O × (now − sent(newest))`, and
-/// half of `O` comes off the pace: a fixed point at `s / (1 + (N − 1)/2)` for N clients doing the
-/// same, unique and symmetric, so they split the budget fairly and together still spend it by `E`.
+/// both sums decayed by `exp(−Δt / max(W, 1 s))`, differences signed and carried so that our own
+/// requests counted out of order cancel; `O` counts once it rests on `W/4` of sending time, and
+/// never exceeds `L/W`. The pace reads the remaining as `R − O × (now − sent(newest))` and takes
+/// half of `O` off: a fixed point at `s / (1 + (N − 1)/2)` for N clients doing the same, unique and
+/// symmetric, so they split the budget fairly and together still spend it by `E`. The gate at
+/// `R = 0` stays our own count: a guess must not stop the answers that would correct it.
 ///
 /// **Window ledger.** An answer to permit `k` that says `R` remaining means at most
 /// `R − (admitted after k)` remain for us now: every request admitted after `k` may not be counted
@@ -84,8 +87,9 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
     /// The newest answered permit whose headers were read, and the remaining it reported.
     private var latestObserved: (sequence: UInt64, remaining: Int, sentAt: Instant?) = (0, .max, nil)
     /// Other clients' spending of the same budget: requests the server counted that were not ours,
-    /// and the sending time they were counted over, both decayed with a time constant of one window.
-    private var others: (count: Double, seconds: Double) = (0, 0)
+    /// and the sending time they were counted over, both decayed with a time constant of one window;
+    /// `balance` carries a negative difference (our requests counted out of order) forward.
+    private var others: (count: Double, seconds: Double, balance: Int) = (0, 0, 0)
     private var throttled = 0
     private var pauses = 0
 
@@ -124,7 +128,9 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
         // few requests due within it. `nextSlot` still advances 1/r per admission, so r holds.
         var earliest = max(now, nextSlot - configuration.slack)
         if let pausedUntil, pausedUntil > earliest { earliest = pausedUntil }
-        if let window, remaining(window, at: earliest) <= 0, window.end > earliest { earliest = window.end }
+        // The gate is our own count: a guess at others' spending must not close it, since nothing
+        // would then be sent to correct the guess.
+        if let window, window.remaining <= 0, window.end > earliest { earliest = window.end }
         return earliest
     }
 
@@ -148,6 +154,16 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
     /// Forgets a permit whose request got no answer.
     public mutating func abandon(_ permit: RateLimitPermit) {
         admittedAt[permit.sequence] = nil
+    }
+
+    /// Gives back a permit whose request was never sent: its place in the window's count returns
+    /// (the pacing slot does not; the next request simply goes at the pace).
+    public mutating func refund(_ permit: RateLimitPermit) {
+        guard admittedAt.removeValue(forKey: permit.sequence) != nil else { return }
+        if permit.sequence >= rollSequence, var window {
+            window.remaining = min(window.limit, window.remaining + 1)
+            self.window = window
+        }
     }
 
     /// Learns from the answer to `permit`.
@@ -203,7 +219,7 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
     /// span more than one, whatever the phase of the pauses), else 100 requests (a bucket's 429
     /// costs one request); never less than 2 s.
     private func probePeriod(at now: Instant) -> Duration {
-        longestRetryAfter > .zero
+        longestRetryAfter > .zero && search?.estimate == nil
             ? max(.seconds(2), longestRetryAfter * 5) : max(.seconds(2), .seconds(100 / rate(at: now)))
     }
 
@@ -226,6 +242,7 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
         }
         // An older request answered late says nothing newer about the budget.
         guard permit.sequence >= latestObserved.sequence else { return }
+        let limitBefore = window.limit
         window.limit = limit
         window.family = observation.family
         window.length = observation.window ?? max(window.length, reset)
@@ -239,9 +256,12 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
             // The same window (its count only grows): every answer bounds the boundary from above.
             window.end = min(window.end, end)
             window.remaining = remaining
-            countOthers(
-                spent: latestObserved.remaining - serverRemaining, ours: Int(permit.sequence - latestObserved.sequence),
-                from: latestObserved.sentAt, to: sentAt, window: window.length)
+            if limitBefore == limit {
+                countOthers(
+                    spent: latestObserved.remaining - serverRemaining,
+                    ours: Int(permit.sequence - latestObserved.sequence), from: latestObserved.sentAt, to: sentAt,
+                    window: window)
+            }
             return
         }
         // A new window, or a bucket that refilled: the latest answer describes it.
@@ -252,11 +272,15 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
     /// Between two answers of one window the server counted `spent` requests, `ours` of them
     /// admitted here (those admitted after the earlier answered one, up to the later): the rest is
     /// another client on the same budget.
-    private mutating func countOthers(spent: Int, ours: Int, from start: Instant?, to end: Instant, window: Duration) {
+    /// Differences are signed and carried: our own requests reaching the server out of order make
+    /// one pair look short and the next long, which cancels instead of counting as someone else.
+    private mutating func countOthers(spent: Int, ours: Int, from start: Instant?, to end: Instant, window: Window) {
         guard let start, end > start else { return }
         let span = (end - start).seconds
-        let decay = exp(-span / max(window.seconds, 1))
-        others = (others.count * decay + Double(max(0, spent - ours)), others.seconds * decay + span)
+        let decay = exp(-span / max(window.length.seconds, 1))
+        let balance = others.balance + spent - ours
+        let counted = max(0, balance)
+        others = (others.count * decay + Double(counted), others.seconds * decay + span, balance - counted)
     }
 
     /// The window's remaining at `now`: ours counted at admission, other clients' estimated from
@@ -266,8 +290,12 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
         return Double(window.remaining) - (window.confirmed ? othersRate * since : 0)
     }
 
-    /// Requests per second that other clients spend from this budget (0 when alone).
-    var othersRate: Double { others.seconds > 0 ? others.count / others.seconds : 0 }
+    /// Requests per second that other clients spend from this budget (0 when alone): trusted once it
+    /// rests on a quarter of a window of sending time, and never more than the whole budget's pace.
+    var othersRate: Double {
+        guard let window, others.seconds >= window.length.seconds / 4 else { return 0 }
+        return min(others.count / others.seconds, Double(window.limit) / max(window.length.seconds, 1e-3))
+    }
 
     private mutating func rollWindow(now: Instant) {
         guard var window, now >= window.end else { return }
@@ -286,8 +314,14 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
         if observation.retryAfter == nil, observation.remaining == 0, let reset = observation.resetAfter {
             delay = reset
         } else if observation.retryAfter == nil, mode != .headers {
-            // A leaky or token bucket that names no wait: one excess request costs one interval.
-            delay = .seconds(1 / rate(at: now))
+            // A leaky or token bucket that names no wait: one excess request costs one interval. A
+            // limiter whose 429s keep coming too close together to measure is a window that names
+            // no wait: then back off from `defaultPause`, doubling.
+            let streak = search?.unmeasuredStreak ?? 0
+            delay =
+                streak < RateSearch<Instant>.unmeasuredLimit
+                ? .seconds(1 / rate(at: now))
+                : configuration.defaultPause * Double(1 << min(streak - RateSearch<Instant>.unmeasuredLimit, 4))
         }
         delay = min(delay, configuration.maximumPause)
         if let retryAfter = observation.retryAfter {

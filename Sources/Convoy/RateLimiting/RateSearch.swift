@@ -7,9 +7,8 @@
 /// burst) means the bucket was full when that request arrived; between two events it went from
 /// full to full, so it admitted `R × Δt` (less if it sat empty a while). So
 /// `estimate = accepted ÷ Δt`, counting requests by the time they were *sent*, which cancels the
-/// latency; it never overstates a steady limit. A rate that ran a whole quiet period since the last
-/// event is a floor for it (the average understates a limit that was just raised). After an event
-/// the rate becomes `(1 − margin) × min(rate, estimate)`.
+/// latency; it never overstates a steady limit (it understates one that was just raised, which the
+/// probes then find). After an event the rate becomes `(1 − margin) × min(rate, estimate)`.
 ///
 /// **A window (429s with `Retry-After`: the boundary is named, and a 429 costs a pause).** The
 /// average between events says nothing here (the pauses and the windows' phase dominate it), so the
@@ -20,8 +19,11 @@
 /// `high ≤ (1 + tolerance) × low` the rate holds `(1 − tolerance) × low`.
 ///
 /// **Probing, both kinds.** A rate that ran a quiet `period` rises: a bucket's by `step × estimate`,
-/// the step doubling for every quiet period above the estimate, so a raised limit is found in a few
-/// periods; a window's hold reopens the bracket by 3 % every `holdPeriods` quiet periods. The caller sets `period`: short when a 429 costs one request, long when it costs a pause.
+/// the step doubling (up to 16×) for every quiet period above the estimate, so a raised limit is
+/// found in a few periods; a window's hold reopens the bracket by 3 % every `holdPeriods` quiet
+/// periods, so a raised limit is noticed within `holdPeriods × period` (80 × the `Retry-After` at
+/// the caller's period). The caller sets `period`: short when a 429 costs one request, long when
+/// it costs a pause.
 struct RateSearch<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
     /// How far below a bucket's estimate the rate holds.
     static var margin: Double { 0.005 }
@@ -29,6 +31,9 @@ struct RateSearch<Instant: InstantProtocol>: Sendable where Instant.Duration == 
     static var step: Double { 0.01 }
     /// Fewer accepted requests than this between two events measure nothing.
     static var minimumSample: Int { 8 }
+    /// Events in a row with nothing accepted between them, after which 429s without `Retry-After`
+    /// are taken for a closed window's: the state then pauses instead of stepping one interval.
+    static var unmeasuredLimit: Int { 3 }
     /// A window's bracket counts as closed when `high ≤ (1 + tolerance) × low`, and then the rate
     /// holds `(1 − tolerance) × low`, a margin for the phase of the server's windows.
     static var tolerance: Double { 0.01 }
@@ -49,8 +54,9 @@ struct RateSearch<Instant: InstantProtocol>: Sendable where Instant.Duration == 
     private var since: Instant
     /// Quiet periods in a row above a bucket's estimate, or at a window's hold.
     private var quietPeriods = 0
-    /// The highest rate that ran a whole quiet period since a bucket's last event.
-    private var quietRate = 0.0
+    /// Events in a row with nothing accepted since the previous one: a bucket lets some through
+    /// between 429s, a window that is closed lets none.
+    private(set) var unmeasuredStreak = 0
 
     /// Starts after slow start's first 429 at `rate`, drawn by a request sent at `sentAt`: the
     /// previous round trip, at half the rate, went through.
@@ -72,9 +78,8 @@ struct RateSearch<Instant: InstantProtocol>: Sendable where Instant.Duration == 
         guard now - since >= period else { return }
         since = now
         if let estimate {
-            quietRate = max(quietRate, rate)
             if rate >= estimate { quietPeriods += 1 }
-            rate += Self.step * estimate * Double(1 << min(quietPeriods, 10))
+            rate += Self.step * estimate * Double(1 << min(quietPeriods, 4))
             return
         }
         low = max(low, rate)
@@ -97,27 +102,36 @@ struct RateSearch<Instant: InstantProtocol>: Sendable where Instant.Duration == 
     /// A new throttle event: the request sent at `sentAt` drew a 429, which named a pause
     /// (`Retry-After`) or not; sending resumes at `resumeAt`.
     mutating func throttled(sentAt: Instant, resumeAt: Instant, named pause: Bool, decreaseFactor: Double) {
+        let nothingGotThrough = acceptedSince == 0
         defer {
-            lastEvent = max(lastEvent, sentAt)
+            // Events with nothing accepted between them are one closure of the limiter: the next
+            // measurement runs from the first of them.
+            if pause || !nothingGotThrough { lastEvent = max(lastEvent, sentAt) }
             acceptedSince = 0
-            quietRate = 0
             since = resumeAt
             quietPeriods = 0
         }
         if !pause {
             let elapsed = (sentAt - lastEvent).seconds
             if elapsed > 0, acceptedSince >= Self.minimumSample {
-                // A bucket that sat empty (the limit was raised, or the pace was low) makes the
-                // average understate it; a rate that ran a whole quiet period is a floor.
-                let measured = max(Double(acceptedSince) / elapsed, quietRate)
+                unmeasuredStreak = 0
+                let measured = Double(acceptedSince) / elapsed
                 estimate = measured
                 rate = min(rate, measured) * (1 - Self.margin)
             } else {
                 rate *= 1 - Self.margin  // too soon to measure: the same limit, struck again
+                // Nothing at all got through since the last event: a closed window, not a bucket.
+                unmeasuredStreak = nothingGotThrough ? unmeasuredStreak + 1 : 0
             }
             return
         }
-        estimate = nil
+        unmeasuredStreak = 0
+        if let estimate {
+            // The 429s name a wait now: a window after all. Bracket from here.
+            low = estimate * (1 - Self.tolerance)
+            high = estimate
+            self.estimate = nil
+        }
         if rate > low {
             high = min(high ?? rate, rate)  // a probe above the accepted rate bounds it from above
         } else {
