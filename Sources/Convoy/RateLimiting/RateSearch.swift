@@ -14,7 +14,8 @@
 /// average between events says nothing here (the pauses and the windows' phase dominate it), so the
 /// accepted rate is bracketed instead: `low` is the highest rate that ran a whole quiet period
 /// without a 429, `high` the lowest that drew one. A 429 above `low` sets `high = rate` and falls
-/// back to `low`; a 429 at or below `low` means the limit fell: `low = decreaseFactor × rate`. The
+/// back to `low`; a 429 at or below `low` means the limit fell: `low = decreaseFactor × rate`, or
+/// `(1 − 3 × tolerance) × rate` when holding. The
 /// next probe is `(low + high) ÷ 2`, or `1.25 × low` while nothing bounds it, and once
 /// `high ≤ (1 + tolerance) × low` the rate holds `(1 − tolerance) × low`.
 ///
@@ -135,9 +136,10 @@ struct RateSearch<Instant: InstantProtocol>: Sendable where Instant.Duration == 
         if rate > low {
             high = min(high ?? rate, rate)  // a probe above the accepted rate bounds it from above
         } else {
-            // The accepted rate itself drew a 429: the limit fell below it. A step of the
-            // tolerance when holding (noise at the edge), of `decreaseFactor` otherwise.
-            let factor = converged ? 1 - Self.tolerance : decreaseFactor
+            // The accepted rate itself drew a 429: the limit fell below it, or the bracket closed
+            // on a rate that only seemed quiet. Three tolerances when holding, `decreaseFactor`
+            // otherwise.
+            let factor = converged ? 1 - 3 * Self.tolerance : decreaseFactor
             high = rate
             low = rate * factor
         }
