@@ -15,9 +15,9 @@
 /// accepted rate is bracketed instead: `low` is the highest rate that ran a whole quiet period
 /// without a 429, `high` the lowest that drew one. A 429 above `low` sets `high = rate` and falls
 /// back to `low`; a 429 at or below `low` means the limit fell: `low = decreaseFactor × rate`, or
-/// `(1 − 3 × tolerance) × rate` when holding. The
-/// next probe is `(low + high) ÷ 2`, or `1.25 × low` while nothing bounds it, and once
-/// `high ≤ (1 + tolerance) × low` the rate holds `(1 − tolerance) × low`.
+/// `(1 − 3 × tolerance) × rate` when holding. The next probe is `(low + high) ÷ 2`, or
+/// `1.25 × low` while nothing bounds it, and once `high ≤ (1 + tolerance) × low` the rate holds
+/// `(1 − tolerance) × low`.
 ///
 /// **Probing, both kinds.** A rate that ran a quiet `period` rises: a bucket's by `step × estimate`,
 /// the step doubling (up to 16×) for every quiet period above the estimate, so a raised limit is
