@@ -21,9 +21,10 @@ import Foundation
 /// trip, capped at twice the rate measured over the last 100 ms) until the first 429; from then
 /// on ``RateSearch`` finds the limit from the 429s and settles just below it. A probe period is
 /// `max(2 s, 5 × the longest Retry-After, 2 × the longest gap between 429s, up to 30 s)` where
-/// 429s name a wait, enough to span more than one of the server's windows, else `max(2 s, 100 / r)`. One throttle event per decrease: a 429 for a
-/// request admitted before the previous decrease is part of that same event. Either way `r` is
-/// kept within `[minimumRate, maximumRate]`, the user's ceiling winning.
+/// 429s name a wait, enough to span more than one of the server's windows, else
+/// `max(2 s, 100 / r)`. One throttle event per decrease: a 429 for a request admitted before the
+/// previous decrease is part of that same event. Either way `r` is kept within
+/// `[minimumRate, maximumRate]`, the user's ceiling winning.
 ///
 /// **Other clients.** Between two answers of one window, the server's count grows by what it
 /// counted: ours (the permits admitted between the two) and others'. `O = others ÷ sending time`,
