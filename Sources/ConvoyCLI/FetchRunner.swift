@@ -55,7 +55,11 @@ struct FetchRunner {
         defer { progress.cancel() }
         do {
             // Cancelling the caller (an embedding program, a test's time limit) stops the run like Ctrl-C.
-            let summary = try await withTaskCancellationHandler { try await work.value } onCancel: { work.cancel() }
+            let summary = try await withTaskCancellationHandler {
+                try await work.value
+            } onCancel: {
+                work.cancel()
+            }
             progress.cancel()
             console.clearProgress()
             console.error(SummaryReport.render(summary, outputPath: outputPath, errorsPath: errorsPath))
