@@ -36,10 +36,6 @@ struct LimiterSimulation {
         /// Accepted requests per second ÷ the server's rate, from `from` to the end.
         var goodput = 0.0
         var throttledShare: Double { sent > 0 ? Double(throttled) / Double(sent) : 0 }
-        /// The limiter's pace at the end.
-        var finalRate = 0.0
-        /// Throttle events (pauses) over the whole run.
-        var pauses = 0
         /// The pace every 10 s, for a failure message.
         var rates: [Int] = []
         /// Accepted requests of each client, measured like `accepted`.
@@ -121,8 +117,6 @@ struct LimiterSimulation {
         }
         let rate = (change.map { $0.at <= measureFrom ? $0.server : server } ?? server).rate
         result.goodput = Double(result.accepted) / ((seconds - measureFrom) * rate)
-        result.finalRate = states[0].rate(at: now)
-        result.pauses = states[0].snapshot(now: now).pauses
         return result
     }
 
