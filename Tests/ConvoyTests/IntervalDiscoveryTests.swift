@@ -147,15 +147,9 @@ private final class FakeJobsAPI: HTTPTransport {
     }
 }
 
-/// Set once, read from any task.
-private final class Flag: Sendable {
-    private let raised = Atomic<Bool>(false)
-    func raise() { raised.store(true, ordering: .sequentiallyConsistent) }
-    var isRaised: Bool { raised.load(ordering: .sequentiallyConsistent) }
-}
-
-/// Runs `body` to its end while moving `clock` to the earliest deadline whenever someone sleeps on it (the
-/// discovery's polling backoff, the limiter's pause, a retry's backoff), so no test waits for real time.
+/// Runs `body` to its end on `clock`, moving it to the earliest deadline whenever someone sleeps on it
+/// (the discovery's polling backoff, the limiter's pause, a retry's backoff), so no test waits for real
+/// time (``ManualClock/advancingWhileAsleep(_:)``).
 ///
 /// Stops the run once `api` has answered more than `requestLimit` requests, so a broken rule that polls or
 /// resubmits forever fails the test instead of hanging it; stops as well when the test is cancelled.
@@ -163,24 +157,17 @@ private func drive<T: Sendable>(
     _ clock: ManualClock, api: FakeJobsAPI, requestLimit: Int = 60,
     _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    let finished = Flag()
-    let run = Task {
-        defer { finished.raise() }
-        return try await body()
-    }
-    while !finished.isRaised {
-        if Task.isCancelled || api.requestCount > requestLimit {
-            run.cancel()
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await clock.advancingWhileAsleep(body) }
+        group.addTask {
+            try await waitUntil(timeout: .seconds(3600)) { api.requestCount > requestLimit }
             Issue.record("stopped after \(api.requestCount) requests: \(api.lines)")
-            break
+            return nil
         }
-        if let deadline = clock.nextDeadline {
-            clock.advance(to: deadline)
-        } else {
-            await Task.yield()
-        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else { throw CancellationError() }
+        return value
     }
-    return try await run.value
 }
 
 /// The ids `discovery` yields, in order; anything but an id fails the test.
