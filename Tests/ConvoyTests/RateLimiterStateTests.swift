@@ -189,4 +189,18 @@ func genesys(remaining: Int, limit: Int, reset: Double, retryAfter: Double? = ni
         let times = Self.drain(&state, from: at(20), until: at(1000))
         #expect(times.count <= 40)
     }
+
+    @Test func aPaceSlowedByOthersEndsAtTheWindowBoundary() {
+        var state = RateLimiterState<Instant>(configuration: .init(initialRate: 1000), now: at(0))
+        let first = state.admit(now: at(0))!
+        state.record(first, status: 200, observation: genesys(remaining: 99, limit: 100, reset: 1), now: at(0))
+        // Another client on the budget spent 68 of it in 0.3 s: its pace (capped at 100/s) is trusted.
+        let second = state.admit(now: at(300))!
+        state.record(second, status: 200, observation: genesys(remaining: 30, limit: 100, reset: 1), now: at(300))
+        // At 550 ms about 5 remain for 0.45 s: the pace is a tenth of that spread, about 1/s...
+        #expect(state.admit(now: at(550)) != nil)
+        let next = state.earliestAdmission(now: at(560))
+        // ...but it must not carry into the next window, where the whole budget is new.
+        #expect(next <= at(1100), "the next request waits for the boundary and a tenth of a window, not \(next)")
+    }
 }

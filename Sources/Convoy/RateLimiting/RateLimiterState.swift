@@ -33,7 +33,8 @@ import Foundation
 /// never exceeds `L/W`. The pace reads the remaining as `R − O × (now − sent(newest))` and takes
 /// half of `O` off: a fixed point at `s / (1 + (N − 1)/2)` for N clients doing the same, unique and
 /// symmetric, so they split the budget fairly and together still spend it by `E`. The gate at
-/// `R = 0` stays our own count: a guess must not stop the answers that would correct it.
+/// `R = 0` stays our own count: a guess must not stop the answers that would correct it. A pace
+/// slowed near the end of a window holds the next request at most `W/10` past the boundary.
 ///
 /// **Window ledger.** An answer to permit `k` that says `R` remaining means at most
 /// `R − (admitted after k)` remain for us now: every request admitted after `k` may not be counted
@@ -143,7 +144,15 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
     /// Takes a permit if one may go at `now`, else returns nil and changes nothing that matters.
     public mutating func admit(now: Instant) -> RateLimitPermit? {
         guard earliestAdmission(now: now) <= now else { return nil }
-        let interval = Duration.seconds(1 / rate(at: now))
+        var interval = Duration.seconds(1 / rate(at: now))
+        // A pace holds only within its window: the next one brings a new budget and a new pace. So
+        // the next request waits at most a tenth of a window past the boundary, not the seconds that
+        // a pace slowed near the end of a window (others' spending left little) would give. Not at
+        // the boundary itself: there every client's held request would go at once, and a boundary
+        // estimated a little early would turn them into 429s.
+        if mode == .headers, let window, window.end > now {
+            interval = min(interval, window.end - now + window.length / 10)
+        }
         nextSlot = max(nextSlot, now - interval) + interval
         window?.remaining -= 1
         admittedAt[nextSequence] = now
