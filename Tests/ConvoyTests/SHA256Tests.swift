@@ -1,0 +1,146 @@
+import Convoy
+import ConvoyMock
+import Foundation
+import Testing
+
+@Suite(.timeLimit(.minutes(1))) struct SHA256Tests {
+    /// `count` reproducible pseudo-random bytes.
+    static func randomBytes(_ count: Int, using generator: inout SplitMix64) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        bytes.withUnsafeMutableBytes { raw in
+            var offset = 0
+            while offset < count {
+                let word = generator.next()
+                for shift in 0..<min(8, count - offset) {
+                    raw[offset + shift] = UInt8(truncatingIfNeeded: word >> (8 * UInt64(shift)))
+                }
+                offset += 8
+            }
+        }
+        return bytes
+    }
+
+    /// The lowercase hex digest that coreutils' `sha256sum` prints for the file at `path`.
+    static func sha256sum(_ path: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+        process.arguments = [path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0)
+        return String(decoding: output.prefix(64), as: UTF8.self)
+    }
+
+    static func write(_ bytes: [UInt8], to path: String) throws {
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+
+    @Test(arguments: [
+        ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        (
+            "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+        ),
+        (
+            "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmno"
+                + "ijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
+            "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"
+        ),
+    ])
+    func matchesFIPSVectors(message: String, digest: String) {
+        #expect(SHA256.hex(SHA256.hash(Array(message.utf8))) == digest)
+        #expect(SHA256.hex(SHA256.hash(message.utf8)) == digest)
+        #expect(SHA256.hex(SHA256.hash(Data(message.utf8))) == digest)
+    }
+
+    @Test func matchesOneMillionAs() {
+        let expected = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
+        #expect(SHA256.hex(SHA256.hash([UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000))) == expected)
+        var hasher = SHA256()
+        let thousand = [UInt8](repeating: UInt8(ascii: "a"), count: 1000)
+        for _ in 0..<1000 { hasher.update(thousand) }
+        #expect(SHA256.hex(hasher.finalize()) == expected)
+    }
+
+    @Test func digestIsThirtyTwoBytesAndHexIsLowercase() {
+        let digest = SHA256.hash([UInt8]())
+        #expect(digest.count == 32)
+        #expect(SHA256.hex([0x00, 0x0f, 0xa0, 0xff]) == "000fa0ff")
+        #expect(SHA256.hex([]) == "")
+    }
+
+    @Test(arguments: [55, 56, 63, 64, 65, 119, 120, 127, 128])
+    func matchesSha256sumAtBlockBoundaries(length: Int) throws {
+        let scratch = try TemporaryDirectory()
+        var generator = SplitMix64(seed: 0x5348_4132_3536 ^ UInt64(length))
+        let bytes = Self.randomBytes(length, using: &generator)
+        let path = scratch.file("boundary-\(length)")
+        try Self.write(bytes, to: path)
+        let expected = try Self.sha256sum(path)
+        #expect(SHA256.hex(SHA256.hash(bytes)) == expected)
+        let file = try SHA256.hexDigest(ofFileAt: path)
+        #expect(file.hex == expected)
+        #expect(file.bytes == Int64(length))
+    }
+
+    @Test func streamingInRandomChunksMatchesOneShot() {
+        var generator = SplitMix64(seed: 0xC0FF_EE)
+        let bytes = Self.randomBytes(200_000, using: &generator)
+        let expected = SHA256.hash(bytes)
+        for _ in 0..<5 {
+            var hasher = SHA256()
+            var offset = 0
+            while offset < bytes.count {
+                let sizes = [0, 1, 1, 2, 63, 64, 65, Int(generator.next() % 5000)]
+                let size = min(sizes[Int(generator.next() % UInt64(sizes.count))], bytes.count - offset)
+                let chunk = bytes[offset..<(offset + size)]
+                switch generator.next() % 3 {
+                case 0: hasher.update(chunk)
+                case 1: hasher.update(chunk.lazy.map { $0 })  // not contiguous: the copying path
+                default: chunk.withUnsafeBytes { hasher.update($0) }
+                }
+                offset += size
+            }
+            hasher.update([UInt8]())
+            #expect(hasher.finalize() == expected)
+        }
+    }
+
+    @Test func copyMidStreamGivesTheRunningDigest() {
+        var generator = SplitMix64(seed: 7)
+        let bytes = Self.randomBytes(1000, using: &generator)
+        var hasher = SHA256()
+        hasher.update(bytes[0..<300])
+        let snapshot = hasher
+        hasher.update(bytes[300...])
+        #expect(snapshot.finalize() == SHA256.hash(bytes[0..<300]))
+        #expect(hasher.finalize() == SHA256.hash(bytes))
+    }
+
+    @Test func hashesRandomFilesLikeSha256sum() throws {
+        let scratch = try TemporaryDirectory()
+        var generator = SplitMix64(seed: 0x2545_F491)
+        for index in 0..<5 {
+            let length = Int(generator.next() % 3_000_000)
+            let bytes = Self.randomBytes(length, using: &generator)
+            let path = scratch.file("random-\(index)")
+            try Self.write(bytes, to: path)
+            let expected = try Self.sha256sum(path)
+            let file = try SHA256.hexDigest(ofFileAt: path)
+            #expect(file.hex == expected, "file \(index), \(length) bytes")
+            #expect(file.bytes == Int64(length))
+        }
+    }
+
+    @Test func missingOrUnreadablePathThrows() throws {
+        let scratch = try TemporaryDirectory()
+        let missing = scratch.file("missing")
+        let directory = scratch.path
+        #expect(throws: ConvoyError.self) { _ = try SHA256.hexDigest(ofFileAt: missing) }
+        #expect(throws: ConvoyError.self) { _ = try SHA256.hexDigest(ofFileAt: directory) }
+    }
+}
