@@ -3,7 +3,7 @@
 /// A struct over a private code, so new kinds can be added without breaking callers.
 public struct ConvoyError: Error, Sendable, Equatable, CustomStringConvertible {
     private enum Code: String, Sendable {
-        case usage, input, output, authentication, configuration
+        case usage, input, output, outputClosed, authentication, configuration
     }
 
     private let code: Code
@@ -21,6 +21,8 @@ public struct ConvoyError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func input(_ message: String) -> ConvoyError { ConvoyError(.input, message) }
     /// An output file cannot be created, read back or written.
     public static func output(_ message: String) -> ConvoyError { ConvoyError(.output, message) }
+    /// The reader of a streamed output went away (EPIPE): the run stops, nothing more can be delivered.
+    public static func outputClosed(_ message: String) -> ConvoyError { ConvoyError(.outputClosed, message) }
     /// The server refused the credentials.
     public static func authentication(_ message: String) -> ConvoyError { ConvoyError(.authentication, message) }
     /// A setting is missing or contradictory.
@@ -28,6 +30,8 @@ public struct ConvoyError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// True for usage errors, which exit with status 64.
     public var isUsage: Bool { code == .usage }
+    /// True when a streamed output's reader went away.
+    public var isOutputClosed: Bool { code == .outputClosed }
 
     public var description: String { message }
 }

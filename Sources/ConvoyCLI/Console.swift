@@ -17,20 +17,24 @@ public final class Console: Sendable {
     private let state = Mutex(State())
     /// True when standard error is an interactive terminal (progress is drawn).
     public let isTerminal: Bool
+    /// Where `--output -` streams records: standard output, or what a test gave.
+    public let recordStream: Int32
 
-    private init(capture: Bool, isTerminal: Bool) {
+    private init(capture: Bool, isTerminal: Bool, recordStream: Int32) {
         self.capture = capture
         self.isTerminal = isTerminal
+        self.recordStream = recordStream
     }
 
     /// The process's real standard output and error.
     public static func standard() -> Console {
-        Console(capture: false, isTerminal: isatty(STDERR_FILENO) == 1)
+        Console(capture: false, isTerminal: isatty(STDERR_FILENO) == 1, recordStream: STDOUT_FILENO)
     }
 
-    /// A console that records everything, for tests.
-    public static func capturing() -> Console {
-        Console(capture: true, isTerminal: false)
+    /// A console that records everything, for tests; records of `--output -` go to `recordStream`
+    /// (a pipe's write end, say; none by default).
+    public static func capturing(recordStream: Int32 = -1) -> Console {
+        Console(capture: true, isTerminal: false, recordStream: recordStream)
     }
 
     /// Everything written to standard output so far (capturing consoles only).

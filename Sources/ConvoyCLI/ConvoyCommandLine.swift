@@ -10,6 +10,7 @@ public enum ConvoyCommandLine {
 
         COMMANDS:
           fetch          ids in, NDJSON out, at the server's rate limit (resumable)
+          verify         check an output against its manifest (and its input): nothing added, dropped or altered
           demo           the whole stack against the embedded mock API, offline, in under a minute
           mock-server    run the mock Genesys API on 127.0.0.1 (load-test a client's rate limiting)
           help           show this help, or 'convoy help <command>'
@@ -18,7 +19,7 @@ public enum ConvoyCommandLine {
         """
 
     /// Runs `convoy` with `arguments` (without the program name) and returns the exit status:
-    /// 0 success, 1 failure, 2 some ids failed, 64 usage error, 130 interrupted.
+    /// 0 success, 1 failure (for `verify`: a discrepancy), 2 some ids failed, 64 usage error, 130 interrupted.
     public static func main(
         _ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
         console: Console = .standard()
@@ -34,6 +35,9 @@ public enum ConvoyCommandLine {
             case "fetch":
                 if wantsHelp { return show(FetchCommand.help, console) }
                 return try await FetchCommand(arguments: rest, environment: environment).run(console: console)
+            case "verify":
+                if wantsHelp { return show(VerifyCommand.help, console) }
+                return try await VerifyCommand(arguments: rest).run(console: console)
             case "demo":
                 if wantsHelp { return show(DemoCommand.help, console) }
                 return try await DemoCommand(arguments: rest).run(console: console)
@@ -44,6 +48,7 @@ public enum ConvoyCommandLine {
                 switch rest.first {
                 case "fetch": return show(FetchCommand.help, console)
                 case "demo": return show(DemoCommand.help, console)
+                case "verify": return show(VerifyCommand.help, console)
                 case "mock-server": return show(MockServerCommand.help, console)
                 default: return show(help, console)
                 }
@@ -57,7 +62,7 @@ public enum ConvoyCommandLine {
             console.error("convoy: error: \(error.message)")
             if error.isUsage {
                 console.error(
-                    "Run 'convoy \(["fetch", "demo", "mock-server"].contains(command) ? command + " " : "")--help' for usage."
+                    "Run 'convoy \(["fetch", "verify", "demo", "mock-server"].contains(command) ? command + " " : "")--help' for usage."
                 )
                 return 64
             }

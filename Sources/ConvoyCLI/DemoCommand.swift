@@ -42,8 +42,10 @@ struct DemoCommand {
     var concurrency: Int
     var showProgress: Bool
     var mock: MockServerConfiguration
+    var commandLine: [String]
 
     init(arguments: [String]) throws {
+        commandLine = ["convoy", "demo"] + Arguments.redacting(arguments)
         var arguments = Arguments(arguments)
         count = try arguments.integer("ids", in: 1...10_000_000) ?? 3000
         directory = try arguments.value("out-dir") ?? "convoy-demo"
@@ -58,8 +60,9 @@ struct DemoCommand {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let outputPath = (directory as NSString).appendingPathComponent("conversations.ndjson")
         let errorsPath = (directory as NSString).appendingPathComponent("errors.ndjson")
+        let manifestPath = (directory as NSString).appendingPathComponent("conversations.manifest.ndjson")
         if !resume {
-            for path in [outputPath, errorsPath] where FileManager.default.fileExists(atPath: path) {
+            for path in [outputPath, errorsPath, manifestPath] where FileManager.default.fileExists(atPath: path) {
                 try FileManager.default.removeItem(atPath: path)
             }
         }
@@ -74,7 +77,14 @@ struct DemoCommand {
         configuration.concurrency = concurrency
         let runner = FetchRunner(
             configuration: configuration, credentials: StaticCredentials(token: nil), outputPath: outputPath,
-            errorsPath: errorsPath, console: console, showProgress: showProgress)
+            errorsPath: errorsPath, manifestPath: manifestPath,
+            custody: .init(
+                command: commandLine, oauthClientId: nil,
+                input: { [count] in
+                    RunManifest.Input(
+                        source: "demo:\(count) sample ids", records: $0.inputRecords, complete: $0.inputComplete)
+                }),
+            console: console, showProgress: showProgress)
         let summary = try await runner.run(ids: AsyncLines(lines: lines))
 
         let counters = server.counters()

@@ -1,6 +1,7 @@
 import Convoy
 import Foundation
 import Glibc
+import Synchronization
 
 /// `convoy fetch`: ids in, NDJSON out.
 struct FetchCommand {
@@ -40,8 +41,14 @@ struct FetchCommand {
           --division ID         with --interval: only conversations in this division
           --shard K/N           fetch only shard K of N (a stable hash of the id), to split a job
                                 across N machines, each with its own OAuth client
-          --output FILE         NDJSON output (default: conversations.ndjson)
-          --errors FILE         NDJSON errors (default: the output name with .errors.ndjson)
+          --output FILE         NDJSON output (default: conversations.ndjson); '-' streams the records
+                                to standard output (summary and progress stay on standard error), e.g.
+                                convoy fetch ids.txt --output - | aws s3 cp - s3://bucket/conversations.ndjson
+          --errors FILE         NDJSON errors (default: the output name with .errors.ndjson; with
+                                --output -: convoy-<start time>.errors.ndjson here)
+          --manifest FILE       the run manifest, one line appended per run (default: the output name
+                                with .manifest.ndjson; with --output -: convoy-<start time>.manifest.ndjson).
+                                'convoy verify OUTPUT' checks the output against it
           --concurrency N       requests in flight at most (default 16)
           --max-attempts N      requests per id before it counts as failed (default 8)
           --max-rate R          never exceed R requests/s, whatever the server allows
@@ -50,11 +57,15 @@ struct FetchCommand {
           -h, --help            show this help
 
         RECORDS:
-          output: {"id":…,"fetchedAt":…,"attempts":…,"conversation":{…the server's document…}}
-          errors: {"id":…,"status":…,"reason":…,"attempts":…,"retryable":…,"failedAt":…}
+          output: {"id":…,"fetchedAt":…,"attempts":…,"provenance":{"conversation":{"status":200,
+                  "correlationId":…}},"conversation":{…the server's document, verbatim…}}
+          errors: {"id":…,"status":…,"correlationId":…,"reason":…,"attempts":…,"retryable":…,"failedAt":…}
+          manifest: one JSON line per run: command (secrets redacted), API base, OAuth client id,
+                  times, the input's SHA-256, the output's and errors file's SHA-256, size and lines,
+                  counts, the limit learned, and the SHA-256 of the line before (a hash chain)
 
-        EXIT STATUS: 0 all ids recorded, 1 fatal error, 2 some ids failed, 64 usage error,
-        130 interrupted (re-run to resume).
+        EXIT STATUS: 0 all ids recorded, 1 fatal error (or the reader of --output - went away),
+        2 some ids failed, 64 usage error, 130 interrupted (re-run to resume).
 
         EXAMPLE:
           export GENESYSCLOUD_OAUTHCLIENT_ID=… GENESYSCLOUD_OAUTHCLIENT_SECRET=… GENESYSCLOUD_REGION=eu-west-1
@@ -75,10 +86,14 @@ struct FetchCommand {
     var authentication: Authentication
     var outputPath: String
     var errorsPath: String
+    var manifestPath: String
     var configuration: FetchConfiguration
     var showProgress: Bool
+    /// The command line as the manifest records it, secrets redacted.
+    var commandLine: [String]
 
-    init(arguments: [String], environment: [String: String]) throws {
+    init(arguments: [String], environment: [String: String], now: Date = Date()) throws {
+        commandLine = ["convoy", "fetch"] + Arguments.redacting(arguments)
         var arguments = Arguments(arguments)
         let regionName = try arguments.value("region") ?? environment["GENESYSCLOUD_REGION"]
         let region = try regionName.map { name in
@@ -113,7 +128,16 @@ struct FetchCommand {
             authentication = .none
         }
         outputPath = try arguments.value("output") ?? "conversations.ndjson"
-        errorsPath = try arguments.value("errors") ?? Self.defaultErrorsPath(for: outputPath)
+        // A stream has no name to put the other files beside: they are named after the start time.
+        let base = outputPath == "-" ? "convoy-\(Self.compactTimestamp(now)).ndjson" : outputPath
+        errorsPath = try arguments.value("errors") ?? Self.defaultErrorsPath(for: base)
+        manifestPath = try arguments.value("manifest") ?? ManifestLog.defaultPath(for: base)
+        for (option, path) in [("errors", errorsPath), ("manifest", manifestPath)] where path == "-" {
+            throw ConvoyError.usage("--\(option) must name a file: only the records (--output -) can stream")
+        }
+        guard Set([outputPath, errorsPath, manifestPath]).count == 3 else {
+            throw ConvoyError.usage("--output, --errors and --manifest must name three different files")
+        }
         exportPath = try arguments.value("from-export")
         let mediaType = try arguments.value("media-type")
         let division = try arguments.value("division")
@@ -164,13 +188,19 @@ struct FetchCommand {
 
     func run(console: Console) async throws -> Int32 {
         // Check the input first: a typo in a file name should not cost a login round trip.
-        if let exportPath { _ = try ExportScanner(path: exportPath).files() }
+        var exportFiles: [String] = []
+        if let exportPath { exportFiles = try ExportScanner(path: exportPath).files() }
         if let input, input != "-" { try IDReader(path: input).validate() }
         if interval == nil, exportPath == nil, input == nil || input == "-", isatty(STDIN_FILENO) == 1 {
             console.error("convoy: reading ids from standard input (one per line; Ctrl-D ends)")
         }
+        if outputPath == "-" {
+            // A reader that goes away must surface as EPIPE on write, not kill the process unannounced.
+            signal(SIGPIPE, SIG_IGN)
+        }
         let credentials: any CredentialProvider
         var tokenRequests: (@Sendable () -> Int)?
+        var clientID: String?
         switch authentication {
         case .none:
             credentials = StaticCredentials(token: nil)
@@ -185,14 +215,19 @@ struct FetchCommand {
             _ = try await oauth.accessToken()
             credentials = oauth
             tokenRequests = { oauth.tokenRequests }
+            clientID = clientCredentials.clientID
         }
+        let stdinTally = InputTally()
+        let inputRecord = try describeInput(exportFiles: exportFiles, stdinTally: stdinTally)
         let runner = FetchRunner(
             configuration: configuration, credentials: credentials, outputPath: outputPath,
-            errorsPath: errorsPath, console: console, showProgress: showProgress)
+            errorsPath: errorsPath, manifestPath: manifestPath,
+            custody: .init(command: commandLine, oauthClientId: clientID, input: inputRecord), console: console,
+            showProgress: showProgress)
         let summary: FetchSummary
         if let interval {
             let apiBase = configuration.apiBase
-            let stateFile = outputPath
+            let stateFile = outputPath == "-" ? String(manifestPath.dropLast(".manifest.ndjson".count)) : outputPath
             summary = try await runner.run { sender in
                 IntervalDiscovery(
                     query: interval, apiBase: apiBase, sender: sender, clock: ContinuousClock(), stateFile: stateFile)
@@ -202,13 +237,48 @@ struct FetchCommand {
         } else if let input, input != "-" {
             summary = try await runner.run(ids: IDReader(path: input))
         } else {
-            summary = try await runner.run(ids: IDReader.standardInput)
+            summary = try await runner.run(
+                ids: IDReader.standardInput { bytes in stdinTally.state.withLock { $0.add(bytes) } })
         }
         if let tokenRequests {
             console.error("  tokens    \(tokenRequests()) token requests (OAuth client credentials)")
         }
         if summary.interrupted { return 130 }
         return summary.failed > 0 ? 2 : 0
+    }
+
+    /// How the manifest describes the input, given the run's summary: a file is fingerprinted now
+    /// (as `sha256sum` would), standard input as it is read, an export file by file.
+    private func describeInput(
+        exportFiles: [String], stdinTally: InputTally
+    ) throws -> @Sendable (FetchSummary) -> RunManifest.Input {
+        if let interval {
+            return {
+                RunManifest.Input(
+                    source: "interval:\(interval.interval)", records: $0.inputRecords, complete: $0.inputComplete)
+            }
+        }
+        if let exportPath {
+            let files = try exportFiles.map {
+                RunManifest.ExportFile(path: $0, fingerprint: try FileFingerprint.measure(path: $0).whole)
+            }
+            return {
+                RunManifest.Input(
+                    source: "export:\(exportPath)", files: files, records: $0.inputRecords, complete: $0.inputComplete)
+            }
+        }
+        if let input, input != "-" {
+            let fingerprint = try FileFingerprint.measure(path: input).whole
+            return {
+                RunManifest.Input(
+                    source: input, fingerprint: fingerprint, records: $0.inputRecords, complete: $0.inputComplete)
+            }
+        }
+        return { summary in
+            RunManifest.Input(
+                source: "-", fingerprint: stdinTally.state.withLock { $0.fingerprint }, records: summary.inputRecords,
+                complete: summary.inputComplete)
+        }
     }
 
     /// `https://…` anywhere, `http://…` on loopback only: a token must never cross a network in clear.
@@ -232,10 +302,20 @@ struct FetchCommand {
         return host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
     }
 
+    /// `20261125T023345Z`: a start time fit for a file name.
+    static func compactTimestamp(_ date: Date) -> String {
+        RecordEncoder.timestamp(date).filter { $0 != "-" && $0 != ":" }.prefix(15) + "Z"
+    }
+
     /// `out.ndjson` → `out.errors.ndjson`.
     static func defaultErrorsPath(for output: String) -> String {
         if output.hasSuffix(".ndjson") { return String(output.dropLast(".ndjson".count)) + ".errors.ndjson" }
         if output.hasSuffix(".jsonl") { return String(output.dropLast(".jsonl".count)) + ".errors.jsonl" }
         return output + ".errors"
     }
+}
+
+/// The bytes of standard input as the reading thread sees them, for the manifest.
+private final class InputTally: Sendable {
+    let state = Mutex(FileFingerprint.Tally())
 }

@@ -5,15 +5,32 @@ import Foundation
     import FoundationNetworking
 #endif
 
-/// Runs one fetch the way both `convoy fetch` and `convoy demo` do: open the files (resuming),
-/// trap signals, draw progress, run the engine, print the summary.
+/// Runs one fetch the way both `convoy fetch` and `convoy demo` do: measure the files against the
+/// manifest, open them (resuming), trap signals, draw progress, run the engine, append the run's
+/// manifest line, print the summary.
 struct FetchRunner {
+    /// What the manifest says of a run beyond its figures.
+    struct Custody: Sendable {
+        /// The command line, secrets redacted.
+        var command: [String]
+        var oauthClientId: String?
+        /// The input as the manifest describes it, given the run's summary (records read, complete).
+        var input: @Sendable (FetchSummary) -> RunManifest.Input
+    }
+
+    static let version = "0.1.0"
+
     var configuration: FetchConfiguration
     var credentials: any CredentialProvider
+    /// The output file, or `-` for standard output (the console's record stream).
     var outputPath: String
     var errorsPath: String
+    var manifestPath: String
+    var custody: Custody
     var console: Console
     var showProgress: Bool
+
+    var streaming: Bool { outputPath == "-" }
 
     /// Runs to the end, or until SIGINT/SIGTERM. Returns the summary; throws fatal errors.
     func run<Input: AsyncSequence & Sendable>(ids: Input) async throws -> FetchSummary
@@ -25,16 +42,17 @@ struct FetchRunner {
     func run<Input: AsyncSequence & Sendable>(
         input: @Sendable (BudgetedSender<ContinuousClock>) -> Input
     ) async throws -> FetchSummary where Input.Element == IDReader.Element {
-        let store = try OutputStore(outputPath: outputPath, errorsPath: errorsPath)
-        let resume = store.resume
-        if resume.truncatedBytes > 0 {
-            console.error("convoy: cut a torn last line (\(resume.truncatedBytes) bytes) left by an earlier crash")
-        }
-        if !resume.done.isEmpty || !resume.failed.isEmpty {
-            console.error(
-                "convoy: resuming: \(resume.done.count) ids already in \(outputPath), \(resume.failed.count) "
-                    + "permanent failures kept, \(resume.retrying) earlier failures to retry")
-        }
+        let startedAt = Date()
+        var recorder = ManifestRecorder(
+            manifestPath: manifestPath, outputPath: streaming ? nil : outputPath, errorsPath: errorsPath)
+        try recorder.measureBefore()
+        reportFound(recorder.found)
+        let store =
+            streaming
+            ? try OutputStore(streamingTo: console.recordStream, errorsPath: errorsPath)
+            : try OutputStore(outputPath: outputPath, errorsPath: errorsPath)
+        recorder.noteResume(store.resume)
+        reportResume(store.resume)
         let transport = URLSessionTransport(maxConnectionsPerHost: configuration.concurrency)
         let engine = FetchEngine(
             configuration: configuration, transport: transport, credentials: credentials, clock: ContinuousClock())
@@ -53,25 +71,80 @@ struct FetchRunner {
             }
         }
         defer { progress.cancel() }
+        var summary: FetchSummary
+        var failure: Error?
         do {
             // Cancelling the caller (an embedding program, a test's time limit) stops the run like Ctrl-C.
-            let summary = try await withTaskCancellationHandler {
+            summary = try await withTaskCancellationHandler {
                 try await work.value
             } onCancel: {
                 work.cancel()
             }
-            progress.cancel()
-            console.clearProgress()
-            console.error(SummaryReport.render(summary, outputPath: outputPath, errorsPath: errorsPath))
-            return summary
         } catch {
-            progress.cancel()
-            console.clearProgress()
-            var partial = engine.progress()
-            partial.interrupted = true
-            partial.wallSeconds = (ContinuousClock.now - started).seconds
-            console.error(SummaryReport.render(partial, outputPath: outputPath, errorsPath: errorsPath))
-            throw error
+            failure = error
+            summary = engine.progress()
+            summary.interrupted = true
+            summary.wallSeconds = (ContinuousClock.now - started).seconds
+        }
+        progress.cancel()
+        console.clearProgress()
+        let written = try record(summary, failure: failure, startedAt: startedAt, recorder: recorder, store: store)
+        console.error(SummaryReport.render(summary, outputPath: outputPath, errorsPath: errorsPath))
+        console.error("  manifest  \(manifestPath)" + (written ? "" : " (not written)"))
+        if let failure { throw failure }
+        return summary
+    }
+
+    /// Appends the run's manifest line. Returns false when it could not be written and the run
+    /// already failed (that error is the one to report); throws when only the manifest failed.
+    private func record(
+        _ summary: FetchSummary, failure: Error?, startedAt: Date, recorder: ManifestRecorder, store: OutputStore
+    ) throws -> Bool {
+        let outcome: RunManifest.Outcome
+        switch failure {
+        case nil: outcome = summary.interrupted ? .interrupted : .completed
+        case let error as ConvoyError where error.isOutputClosed: outcome = .outputClosed
+        default: outcome = .failed
+        }
+        let manifest = RunManifest(
+            tool: "convoy \(Self.version)", command: custody.command, apiBase: configuration.apiBase.absoluteString,
+            oauthClientId: custody.oauthClientId, startedAt: RecordEncoder.timestamp(startedAt),
+            endedAt: RecordEncoder.timestamp(Date()), outcome: outcome,
+            message: failure.map { ($0 as? ConvoyError)?.message ?? "\($0)" }, resumable: !streaming,
+            shard: configuration.shard?.description, input: custody.input(summary), counts: RunManifest.Counts(summary),
+            limit: summary.limiter.map(RunManifest.Limit.init))
+        do {
+            try recorder.record(manifest, stream: store.output.streamTally?.fingerprint)
+            return true
+        } catch {
+            console.error("convoy: error: cannot write the manifest \(manifestPath): \(error)")
+            if failure == nil { throw error }
+            return false
+        }
+    }
+
+    private func reportFound(_ found: RunManifest.Found) {
+        if found.previousOutputIntact == false {
+            console.error(
+                "convoy: warning: \(outputPath) no longer begins with what the last run recorded in \(manifestPath): "
+                    + "it was altered between runs (this run's manifest line says so)")
+        }
+        let uncovered = found.uncoveredOutputRecords + found.uncoveredErrorRecords
+        if uncovered > 0, found.previousOutputIntact != nil {
+            console.error(
+                "convoy: \(uncovered) records are not covered by the manifest: a run was killed before it "
+                    + "could write its line (this run's line counts them)")
+        }
+    }
+
+    private func reportResume(_ resume: OutputStore.Resume) {
+        if resume.truncatedBytes > 0 {
+            console.error("convoy: cut a torn last line (\(resume.truncatedBytes) bytes) left by an earlier crash")
+        }
+        if !resume.done.isEmpty || !resume.failed.isEmpty {
+            console.error(
+                "convoy: resuming: \(resume.done.count) ids already in \(outputPath), \(resume.failed.count) "
+                    + "permanent failures kept, \(resume.retrying) earlier failures to retry")
         }
     }
 }

@@ -16,6 +16,9 @@ public struct MockCounters: Sendable, Equatable {
     /// Per conversation id (lowercased, UUID-shaped ids only): every `/api/v2/conversations/{id}` request for it
     /// (the full-conversation route only), including ones answered 401/429/5xx.
     public var hitsByID: [String: Int]
+    /// Per conversation id, like ``hitsByID``: the `ININ-Correlation-Id` of every answer on its
+    /// full-conversation route, in order.
+    public var correlationIDsByID: [String: [String]] = [:]
     /// TCP connections accepted.
     public var connectionsAccepted: Int
     /// Requests on `/oauth/token` (any method and outcome, 429s included; 0 while ``MockServerConfiguration/oauth``

@@ -1,8 +1,9 @@
 import Convoy
-import ConvoyCLI
 import ConvoyMock
 import Foundation
 import Testing
+
+@testable import ConvoyCLI
 
 /// A command line that must be refused with exit status 64, and exactly what it must print.
 struct UsageCase: Sendable, CustomTestStringConvertible {
@@ -84,6 +85,14 @@ struct UsageCase: Sendable, CustomTestStringConvertible {
         UsageCase(
             ["mock-server", "--port", "99999"], "--port takes a whole number from 0 to 65535, not '99999'",
             help: "mock-server"),
+        UsageCase(
+            local + ["--output", "-", "--errors", "-"],
+            "--errors must name a file: only the records (--output -) can stream"),
+        UsageCase(
+            local + ["--output", "a.ndjson", "--manifest", "a.ndjson"],
+            "--output, --errors and --manifest must name three different files"),
+        UsageCase(
+            ["verify"], "convoy verify takes one output file, e.g. convoy verify conversations.ndjson", help: "verify"),
         UsageCase(["frobnicate"], "unknown command 'frobnicate'", help: nil),
     ]
 
@@ -114,12 +123,35 @@ struct UsageCase: Sendable, CustomTestStringConvertible {
         #expect(console.capturedError.contains("cannot open /nonexistent/ids.txt"))
     }
 
-    @Test(arguments: ["fetch", "demo", "mock-server"])
+    @Test(arguments: ["fetch", "verify", "demo", "mock-server"])
     func everyCommandHasHelp(_ command: String) async {
         let (status, console) = await convoy([command, "--help"])
         #expect(status == 0)
         #expect(console.capturedOutput.contains("USAGE: convoy \(command)"))
         let (helpStatus, helpConsole) = await convoy(["help", command])
         #expect(helpStatus == 0 && helpConsole.capturedOutput == console.capturedOutput)
+    }
+
+    @Test func secretsAreRedactedFromTheRecordedCommandLine() {
+        let redacted = Arguments.redacting([
+            "fetch", "ids.txt", "--token", "t0ken", "--client-secret=s3cret", "--api-base",
+            "https://user:pa55@api.example.com/", "--output", "-", "--token",
+        ])
+        #expect(
+            redacted == [
+                "fetch", "ids.txt", "--token", "<redacted>", "--client-secret=<redacted>", "--api-base",
+                "https://user:%3Credacted%3E@api.example.com/", "--output", "-", "--token",
+            ])
+    }
+
+    @Test func aStreamNamesItsOtherFilesAfterTheStartTime() throws {
+        let start = Date(timeIntervalSince1970: 1_795_000_000.5)
+        let command = try FetchCommand(
+            arguments: ["--api-base", Self.loopback, "--output", "-"], environment: [:], now: start)
+        #expect(command.errorsPath == "convoy-20261118T110640Z.errors.ndjson")
+        #expect(command.manifestPath == "convoy-20261118T110640Z.manifest.ndjson")
+        let file = try FetchCommand(
+            arguments: ["--api-base", Self.loopback, "--output", "x/out.ndjson"], environment: [:])
+        #expect(file.errorsPath == "x/out.errors.ndjson" && file.manifestPath == "x/out.manifest.ndjson")
     }
 }

@@ -34,10 +34,12 @@ import Testing
         #expect(counters.tokensIssued >= 3, "tokens were renewed during the run: \(counters.tokensIssued)")
         #expect(counters.unauthorized == 0, "every token was replaced before it expired, not after a 401")
         #expect(counters.tokenRequests <= counters.tokensIssued * 3, "token 429s waited, not hammered")
-        for text in [
-            console.capturedError, console.capturedOutput,
-            try String(contentsOfFile: scratch.file("o.ndjson"), encoding: .utf8),
-        ] {
+        let manifest = try #require(try ManifestLog(path: scratch.file("o.manifest.ndjson")).last()?.manifest)
+        #expect(manifest.oauthClientId == "convoy-test", "the manifest names the client that fetched")
+        for path in ["o.ndjson", "o.errors.ndjson", "o.manifest.ndjson"] {
+            #expect(!(try String(contentsOfFile: scratch.file(path), encoding: .utf8)).contains(Self.secret))
+        }
+        for text in [console.capturedError, console.capturedOutput] {
             #expect(!text.contains(Self.secret))
         }
         #expect(console.capturedError.contains("token requests"))
@@ -83,6 +85,22 @@ import Testing
                 #expect(line.contains(#""\#(key)":\#(String(decoding: data, as: UTF8.self))"#), "\(key) of \(id)")
             }
             verbatim("conversation", MockConversationStore.conversationDocument(id: id))
+            // Provenance: the status of every part, and the id of the very answer the conversation came in.
+            let provenance = try #require(record["provenance"] as? [String: Any])
+            #expect(
+                Set(provenance.keys)
+                    == ["conversation", "analytics", "recordingmetadata", "messages", "messageBodies"])
+            let conversation = try #require(provenance["conversation"] as? [String: Any])
+            #expect(conversation["status"] as? Int == 200)
+            let answered = server.counters().correlationIDsByID[id] ?? []
+            #expect(answered.count == 1)
+            #expect(conversation["correlationId"] as? String == answered.first, "the answer's ININ-Correlation-Id")
+            for part in ["analytics", "recordingmetadata", "messages"] {
+                let source = try #require(provenance[part] as? [String: Any])
+                #expect(source["correlationId"] is String && [200, 404].contains(source["status"] as? Int))
+            }
+            let batches = try #require(provenance["messageBodies"] as? [[String: Any]])
+            #expect(batches.count == ((record["messageBodies"] as? [Any])?.count ?? 0))
             verbatim("analytics", MockConversationStore.analyticsDocument(id: id))
             verbatim("recordingmetadata", MockConversationStore.recordingMetadataDocument(id: id))
             if let messaging = MockConversationStore.messagingDocument(id: id) {

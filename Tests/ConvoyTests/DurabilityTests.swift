@@ -16,7 +16,12 @@ import Testing
             clock: clock, fileSystem: files)
         files.reset()
         func write() throws {
-            try store.writeSuccess(id: Self.id, attempts: 1, parts: [("conversation", Array("{}".utf8))])
+            try store.writeSuccess(
+                id: Self.id, attempts: 1,
+                parts: [
+                    RecordPart(
+                        key: "conversation", json: Array("{}".utf8), sources: [.init(status: 200, correlationID: nil)])
+                ])
         }
 
         try write()

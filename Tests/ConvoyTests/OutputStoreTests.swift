@@ -49,7 +49,13 @@ func readLines(_ path: String) throws -> [String] {
         let errors = folder.file("e.ndjson")
         do {
             let store = try OutputStore(outputPath: output, errorsPath: errors)
-            try store.writeSuccess(id: Self.a, attempts: 1, parts: [("conversation", Array(#"{"id":"a"}"#.utf8))])
+            try store.writeSuccess(
+                id: Self.a, attempts: 1,
+                parts: [
+                    RecordPart(
+                        key: "conversation", json: Array(#"{"id":"a"}"#.utf8),
+                        sources: [Provenance(status: 200, correlationID: "c-1")])
+                ])
             try store.writeFailure(
                 FetchFailure(id: Self.b.description, status: 404, reason: "not found", attempts: 1, retryable: false))
             try store.writeFailure(
@@ -75,18 +81,38 @@ func readLines(_ path: String) throws -> [String] {
     @Test func recordFormatIsDocumented() throws {
         let date = Date(timeIntervalSince1970: 1_795_000_000.123)
         let line = RecordEncoder.success(
-            id: Self.a, fetchedAt: date, attempts: 2, parts: [("conversation", Array(#"{"k":[1]}"#.utf8))])
+            id: Self.a, fetchedAt: date, attempts: 2,
+            parts: [
+                RecordPart(
+                    key: "conversation", json: Array(#"{"k":[1]}"#.utf8),
+                    sources: [Provenance(status: 200, correlationID: "c-1")]),
+                RecordPart(
+                    key: "messageBodies", json: Array("[[],[]]".utf8),
+                    sources: [
+                        Provenance(status: 200, correlationID: "c-2"), Provenance(status: 200, correlationID: nil),
+                    ],
+                    isBatched: true),
+            ])
         #expect(
             String(decoding: line, as: UTF8.self)
-                == #"{"id":"aaaaaaaa-0000-4000-8000-000000000001","fetchedAt":"2026-11-18T11:06:40.123Z","attempts":2,"conversation":{"k":[1]}}"#
+                == #"{"id":"aaaaaaaa-0000-4000-8000-000000000001","fetchedAt":"2026-11-18T11:06:40.123Z","attempts":2,"#
+                + #""provenance":{"conversation":{"status":200,"correlationId":"c-1"},"#
+                + #""messageBodies":[{"status":200,"correlationId":"c-2"},{"status":200,"correlationId":null}]},"#
+                + #""conversation":{"k":[1]},"messageBodies":[[],[]]}"#
         )
         let failure = RecordEncoder.failure(
             FetchFailure(id: "x\u{1}", status: nil, reason: "r", attempts: 0, retryable: false, inputLine: 3),
             failedAt: date)
         #expect(
             String(decoding: failure, as: UTF8.self)
-                == #"{"id":"x\u0001","status":null,"reason":"r","attempts":0,"retryable":false,"line":3,"failedAt":"2026-11-18T11:06:40.123Z"}"#
+                == #"{"id":"x\u0001","status":null,"correlationId":null,"reason":"r","attempts":0,"retryable":false,"#
+                + #""line":3,"failedAt":"2026-11-18T11:06:40.123Z"}"#
         )
+        let notFound = RecordEncoder.failure(
+            FetchFailure(
+                id: "y", status: 404, reason: "not found", attempts: 1, retryable: false, correlationID: "c-3"),
+            failedAt: date)
+        #expect(String(decoding: notFound, as: UTF8.self).hasPrefix(#"{"id":"y","status":404,"correlationId":"c-3","#))
     }
 
     @Test func outputAndErrorsMustDiffer() throws {

@@ -75,6 +75,7 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
                     do {
                         guard let (line, item) = try await iterator.next() else {
                             loop.inputDone = true
+                            live.withLock { $0.inputComplete = true }
                             break
                         }
                         if let work = try admit(item, line: line, loop: &loop, store: store) {
@@ -137,19 +138,16 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
         /// True until the first step has succeeded: a 404 then means the conversation is missing.
         var onFirstStep = true
         /// Finished parts, in record order.
-        var parts: [Part] = []
-        /// Bulk answers collected for `messageBodies`.
+        var parts: [RecordPart] = []
+        /// Bulk answers collected for `messageBodies`, and the answers they came in.
         var bodies: [[UInt8]] = []
+        var bodySources: [Provenance] = []
         /// Attempts at the current step.
         var attempts = 0
         /// Requests made for this conversation, all steps.
         var requests = 0
-        var lastStatus: Int?
-
-        struct Part: Sendable {
-            let key: String
-            let json: [UInt8]
-        }
+        /// The last answer (nil after a transport error): its status and correlation id go into a failure.
+        var lastAnswer: Provenance?
     }
 
     private enum Outcome: Sendable {
@@ -205,6 +203,7 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
         case .skip:
             return nil
         case .invalid(let text, let reason):
+            live.withLock { $0.inputRecords += 1 }
             guard !loop.resume.failed.contains(text) else {
                 live.withLock { $0.skipped += 1 }
                 return nil
@@ -217,6 +216,7 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
             }
             return nil
         case .id(let id):
+            live.withLock { $0.inputRecords += 1 }
             if let shard = configuration.shard, !shard.contains(id) {
                 live.withLock { $0.otherShards += 1 }
                 return nil
@@ -280,9 +280,11 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
         }
     }
 
-    /// Records the current step's answer (`nil` for a part that does not apply) and moves on:
-    /// to the next step, or to the output file when the plan is done.
-    private func advance(_ work: Work, answer: [UInt8]?, loop: inout RunLoopState, store: OutputStore) throws {
+    /// Records the current step's answer (`nil` for a part that does not apply) and the answer it
+    /// came in (`source`), and moves on: to the next step, or to the output file when the plan is done.
+    private func advance(
+        _ work: Work, answer: [UInt8]?, source: Provenance, loop: inout RunLoopState, store: OutputStore
+    ) throws {
         var work = work
         let step = work.steps.removeFirst()
         work.onFirstStep = false
@@ -290,7 +292,7 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
         let null = Array("null".utf8)
         switch step {
         case .get(.messages):
-            work.parts.append(.init(key: "messages", json: answer ?? null))
+            work.parts.append(RecordPart(key: "messages", json: answer ?? null, sources: [source]))
             let ids = answer.map(ConversationPart.messageIDs) ?? []
             let size = ConversationPart.messageBatchSize
             let batches = stride(from: 0, to: ids.count, by: size).map {
@@ -298,24 +300,32 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
             }
             work.steps.insert(contentsOf: batches, at: 0)
             if batches.isEmpty {
-                work.parts.append(.init(key: "messageBodies", json: answer == nil ? null : Array("[]".utf8)))
+                work.parts.append(
+                    RecordPart(
+                        key: "messageBodies", json: answer == nil ? null : Array("[]".utf8), sources: [],
+                        isBatched: true))
             }
         case .get(let part):
-            work.parts.append(.init(key: part.rawValue, json: answer ?? null))
+            work.parts.append(RecordPart(key: part.rawValue, json: answer ?? null, sources: [source]))
         case .messageBodies:
             work.bodies.append(answer ?? null)
+            work.bodySources.append(source)
             if case .messageBodies? = work.steps.first {
                 break  // more batches to come
             }
             // All bulk answers collected: one array, each answer verbatim.
-            work.parts.append(.init(key: "messageBodies", json: RecordEncoder.array(work.bodies)))
+            work.parts.append(
+                RecordPart(
+                    key: "messageBodies", json: RecordEncoder.array(work.bodies), sources: work.bodySources,
+                    isBatched: true))
             work.bodies = []
+            work.bodySources = []
         }
         guard work.steps.isEmpty else {
             loop.ready.append(work)
             return
         }
-        try store.writeSuccess(id: work.id, attempts: work.requests, parts: work.parts.map { ($0.key, $0.json) })
+        try store.writeSuccess(id: work.id, attempts: work.requests, parts: work.parts)
         live.withLock { $0.fetched += 1 }
     }
 
@@ -342,11 +352,11 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
             loop.inFlight -= 1
             switch outcome {
             case .transportError(let description):
-                work.lastStatus = nil
+                work.lastAnswer = nil
                 try retryOrFail(
                     work, reason: description, delay: backoff(for: work), in: &group, loop: &loop, store: store)
             case .response(let response, let token):
-                work.lastStatus = response.status
+                work.lastAnswer = Provenance(response)
                 try classify(response, token: token, work: work, in: &group, loop: &loop, store: store)
             }
         }
@@ -365,10 +375,10 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
                     delay: backoff(for: work), in: &group, loop: &loop, store: store)
                 return
             }
-            try advance(work, answer: document, loop: &loop, store: store)
+            try advance(work, answer: document, source: Provenance(response), loop: &loop, store: store)
         case 404 where !work.onFirstStep:
             // The conversation exists; this part does not apply to it.
-            try advance(work, answer: nil, loop: &loop, store: store)
+            try advance(work, answer: nil, source: Provenance(response), loop: &loop, store: store)
         case 429:
             live.withLock { $0.throttled += 1 }
             // The limiter already paused every sender; wait out the same pause without holding a slot.
@@ -402,7 +412,8 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
             try store.writeFailure(
                 FetchFailure(
                     id: work.id.description, status: response.status, reason: reason, attempts: work.requests,
-                    retryable: false, part: work.onFirstStep ? nil : work.steps[0].name))
+                    retryable: false, part: work.onFirstStep ? nil : work.steps[0].name,
+                    correlationID: Provenance.correlationID(in: response.headers)))
             live.withLock { $0.failed += 1 }
         }
     }
@@ -414,9 +425,10 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
         guard work.attempts < configuration.maxAttempts else {
             try store.writeFailure(
                 FetchFailure(
-                    id: work.id.description, status: work.lastStatus,
+                    id: work.id.description, status: work.lastAnswer?.status,
                     reason: "\(reason); gave up after \(work.attempts) attempts", attempts: work.requests,
-                    retryable: true, part: work.onFirstStep ? nil : work.steps[0].name))
+                    retryable: true, part: work.onFirstStep ? nil : work.steps[0].name,
+                    correlationID: work.lastAnswer?.correlationID))
             live.withLock { $0.failed += 1 }
             return
         }

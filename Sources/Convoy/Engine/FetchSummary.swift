@@ -1,5 +1,10 @@
 /// What a run did, for the final report.
 public struct FetchSummary: Sendable, Equatable {
+    /// Input records read: ids (repeats and other shards' included) and lines that were not ids;
+    /// blank lines and comments are not records.
+    public var inputRecords = 0
+    /// True once the input was read to its end.
+    public var inputComplete = false
     /// Ids written to the output file by this run.
     public var fetched = 0
     /// Ids written to the errors file by this run (bad input included).

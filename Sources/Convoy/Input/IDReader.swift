@@ -16,6 +16,8 @@ public struct IDReader: AsyncSequence, Sendable {
 
     private let open: @Sendable () throws -> Int32
     private let closeWhenDone: Bool
+    /// Sees every byte read, in order (to hash a stream that cannot be read twice).
+    private let tap: (@Sendable (UnsafeRawBufferPointer) -> Void)?
 
     /// Reads the file at `path`.
     public init(path: String) {
@@ -27,14 +29,21 @@ public struct IDReader: AsyncSequence, Sendable {
             return fd
         }
         closeWhenDone = true
+        tap = nil
     }
 
     /// Reads standard input.
-    public static var standardInput: IDReader { IDReader(descriptor: STDIN_FILENO) }
+    public static var standardInput: IDReader { IDReader(descriptor: STDIN_FILENO, tap: nil) }
 
-    private init(descriptor: Int32) {
+    /// Reads standard input, showing every byte read to `tap` first (on the reading thread).
+    public static func standardInput(tap: @escaping @Sendable (UnsafeRawBufferPointer) -> Void) -> IDReader {
+        IDReader(descriptor: STDIN_FILENO, tap: tap)
+    }
+
+    private init(descriptor: Int32, tap: (@Sendable (UnsafeRawBufferPointer) -> Void)?) {
         open = { descriptor }
         closeWhenDone = false
+        self.tap = tap
     }
 
     /// Opens the input now, so a missing file fails before any work starts.
@@ -51,6 +60,7 @@ public struct IDReader: AsyncSequence, Sendable {
         for _ in 0..<Self.bufferCapacity { slots.signal() }
         let open = self.open
         let closeWhenDone = self.closeWhenDone
+        let tap = self.tap
         let stopped = StopFlag()
         continuation.onTermination = { _ in
             stopped.flag.store(true, ordering: .releasing)
@@ -79,6 +89,7 @@ public struct IDReader: AsyncSequence, Sendable {
                         throw ConvoyError.input("cannot read input: \(String(cString: strerror(errno)))")
                     }
                     if count == 0 { break }
+                    if let tap { buffer.withUnsafeBytes { tap(UnsafeRawBufferPointer(rebasing: $0[0..<count])) } }
                     splitter.feed(buffer[0..<count], emit: emit)
                 }
                 splitter.finish(emit: emit)

@@ -4,6 +4,8 @@ public struct FetchFailure: Sendable, Equatable {
     public var id: String
     /// The last HTTP status, or nil when there was none (transport error, bad input).
     public var status: Int?
+    /// The server's correlation id for that last answer (see ``Provenance``), when it sent one.
+    public var correlationID: String?
     /// What went wrong, for a person.
     public var reason: String
     /// Requests made for this id.
@@ -19,10 +21,11 @@ public struct FetchFailure: Sendable, Equatable {
 
     public init(
         id: String, status: Int?, reason: String, attempts: Int, retryable: Bool, inputLine: Int? = nil,
-        part: String? = nil
+        part: String? = nil, correlationID: String? = nil
     ) {
         self.id = id
         self.status = status
+        self.correlationID = correlationID
         self.reason = reason
         self.attempts = attempts
         self.retryable = retryable

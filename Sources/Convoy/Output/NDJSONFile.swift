@@ -7,6 +7,9 @@ import Glibc
 /// a kill) so that every line in the file is whole. Each record is written with one `write(2)` of
 /// the line and its `\n`, so a crash can tear at most the last line, never mix two. New files are
 /// created with mode 0600: conversation metadata is personal data.
+///
+/// A stream (standard output, for `--output -`) has nothing to cut or sync; its bytes are tallied
+/// as they are written, for the manifest.
 public final class NDJSONFile {
     /// Where the file lives.
     public let path: String
@@ -15,6 +18,8 @@ public final class NDJSONFile {
     private let descriptor: Int32
     private let fileSystem: any FileSystem
     private var unsyncedWrites = 0
+    /// Everything written, for a stream; nil for a file (measured on disk instead).
+    public private(set) var streamTally: FileFingerprint.Tally?
 
     /// Opens `path` for appending, creating it (0600) when absent, and cuts a torn last line.
     /// - Parameter fileSystem: the system calls that open, write and sync (a test may record them).
@@ -36,33 +41,50 @@ public final class NDJSONFile {
         }
     }
 
+    /// Writes to `descriptor`, an open stream that stays open after this file is gone.
+    /// - Parameter name: how errors name it (`standard output`).
+    public init(stream descriptor: Int32, name: String, fileSystem: any FileSystem = PosixFileSystem()) {
+        path = name
+        truncatedBytes = 0
+        self.descriptor = descriptor
+        self.fileSystem = fileSystem
+        streamTally = FileFingerprint.Tally()
+    }
+
     deinit {
+        guard streamTally == nil else { return }
         _ = fileSystem.fsync(descriptor)
         _ = close(descriptor)
     }
 
     /// Appends one record: `line` (which must hold no raw newline) followed by `\n`.
-    /// - Throws: ``ConvoyError/output(_:)`` when the disk refuses (full, read-only, I/O error).
+    /// - Throws: ``ConvoyError/output(_:)`` when the disk refuses (full, read-only, I/O error), or
+    ///   ``ConvoyError/outputClosed(_:)`` when a stream's reader went away (EPIPE).
     public func append(_ line: [UInt8]) throws {
         var record = line
         record.append(UInt8(ascii: "\n"))
         try record.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
-                let written = fileSystem.write(descriptor, UnsafeRawBufferPointer(rebasing: buffer[offset...]))
+                let rest = UnsafeRawBufferPointer(rebasing: buffer[offset...])
+                let written = fileSystem.write(descriptor, rest)
                 if written < 0 {
                     if errno == EINTR { continue }
+                    if errno == EPIPE {
+                        throw ConvoyError.outputClosed("\(path) was closed by its reader (broken pipe)")
+                    }
                     throw ConvoyError.output("cannot write \(path): \(Self.lastError())")
                 }
+                streamTally?.add(UnsafeRawBufferPointer(rebasing: rest[..<written]))
                 offset += written
             }
         }
         unsyncedWrites += 1
     }
 
-    /// Forces written records to stable storage (`fsync`).
+    /// Forces written records to stable storage (`fsync`); a stream has none.
     public func sync() throws {
-        guard unsyncedWrites > 0 else { return }
+        guard unsyncedWrites > 0, streamTally == nil else { return }
         guard fileSystem.fsync(descriptor) == 0 else {
             throw ConvoyError.output("cannot sync \(path): \(Self.lastError())")
         }

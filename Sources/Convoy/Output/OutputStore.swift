@@ -65,10 +65,23 @@ public final class OutputStore {
         self.resume = resume
     }
 
-    /// Writes a fetched conversation with all its parts.
-    public func writeSuccess(
-        id: ConversationID, attempts: Int, parts: [(key: String, json: [UInt8])], at date: Date = Date()
+    /// Streams records to `descriptor` (standard output, for `--output -`) and failures to the errors
+    /// file. A stream cannot be read back, so nothing is resumed from it: every id is fetched.
+    public init(
+        streamingTo descriptor: Int32, errorsPath: String, syncInterval: Duration = .seconds(1),
+        clock: any Clock<Duration> = ContinuousClock(), fileSystem: any FileSystem = PosixFileSystem()
     ) throws {
+        self.syncInterval = syncInterval
+        self.elapsed = Self.stopwatch(clock)
+        var resume = Resume()
+        resume.truncatedBytes = try Self.rewriteErrors(atPath: errorsPath, resume: &resume, fileSystem: fileSystem)
+        self.output = NDJSONFile(stream: descriptor, name: "standard output", fileSystem: fileSystem)
+        self.errors = try NDJSONFile(path: errorsPath, fileSystem: fileSystem)
+        self.resume = resume
+    }
+
+    /// Writes a fetched conversation with all its parts.
+    public func writeSuccess(id: ConversationID, attempts: Int, parts: [RecordPart], at date: Date = Date()) throws {
         try output.append(RecordEncoder.success(id: id, fetchedAt: date, attempts: attempts, parts: parts))
         try syncIfDue()
     }

@@ -3,26 +3,45 @@ import Foundation
 /// Writes Convoy's NDJSON records as bytes, by hand, so the server's document is embedded verbatim.
 ///
 /// Output record (one line, `id` always first so a resume can read it without parsing the rest):
-/// `{"id":"<uuid>","fetchedAt":"<ISO-8601 UTC, ms>","attempts":<n>,"conversation":<server document>}`,
-/// with one key per ``ConversationPart`` fetched (`null` for a part that does not apply).
+/// `{"id":"<uuid>","fetchedAt":"<ISO-8601 UTC, ms>","attempts":<n>,"provenance":{<part>:<source>,…},
+///   "conversation":<server document>}`, with one key per ``ConversationPart`` fetched (`null` for a
+/// part that does not apply). A source is `{"status":<HTTP status>,"correlationId":"<id>"|null}`
+/// (see ``Provenance``); a batched part's is a list, one per request.
 ///
 /// Error record:
-/// `{"id":"<id or the raw input>","status":<HTTP status or null>,"reason":"<text>","attempts":<n>,
-///   "retryable":<bool>,"failedAt":"<ISO-8601>"}` plus `"part":"<name>"` when a part other than the
-/// first failed, and `"line":<n>` for input that was not an id.
+/// `{"id":"<id or the raw input>","status":<HTTP status or null>,"correlationId":"<id>"|null,
+///   "reason":"<text>","attempts":<n>,"retryable":<bool>,"failedAt":"<ISO-8601>"}` plus
+/// `"part":"<name>"` when a part other than the first failed, and `"line":<n>` for input that was
+/// not an id.
 public enum RecordEncoder {
-    /// The output record with several parts, each a key and compact JSON (`null` included).
-    public static func success(
-        id: ConversationID, fetchedAt: Date, attempts: Int, parts: [(key: String, json: [UInt8])]
-    ) -> [UInt8] {
+    /// The output record with several parts, each a key, compact JSON (`null` included) and the
+    /// answers it rests on.
+    public static func success(id: ConversationID, fetchedAt: Date, attempts: Int, parts: [RecordPart]) -> [UInt8] {
         var line: [UInt8] = []
-        line.reserveCapacity(parts.reduce(120) { $0 + $1.json.count + $1.key.utf8.count + 4 })
+        line.reserveCapacity(parts.reduce(160) { $0 + $1.json.count + 2 * $1.key.utf8.count + 64 })
         line.append(contentsOf: #"{"id":""#.utf8)
         line.append(contentsOf: id.description.utf8)
         line.append(contentsOf: #"","fetchedAt":""#.utf8)
         line.append(contentsOf: timestamp(fetchedAt).utf8)
         line.append(contentsOf: #"","attempts":"#.utf8)
         line.append(contentsOf: String(attempts).utf8)
+        line.append(contentsOf: #","provenance":{"#.utf8)
+        for (index, part) in parts.enumerated() {
+            if index > 0 { line.append(UInt8(ascii: ",")) }
+            appendString(part.key, to: &line)
+            line.append(UInt8(ascii: ":"))
+            if part.isBatched || part.sources.count != 1 {
+                line.append(UInt8(ascii: "["))
+                for (index, source) in part.sources.enumerated() {
+                    if index > 0 { line.append(UInt8(ascii: ",")) }
+                    source.appendJSON(to: &line)
+                }
+                line.append(UInt8(ascii: "]"))
+            } else {
+                part.sources[0].appendJSON(to: &line)
+            }
+        }
+        line.append(UInt8(ascii: "}"))
         for part in parts {
             line.append(UInt8(ascii: ","))
             appendString(part.key, to: &line)
@@ -40,6 +59,12 @@ public enum RecordEncoder {
         appendString(failure.id, to: &line)
         line.append(contentsOf: #","status":"#.utf8)
         line.append(contentsOf: (failure.status.map(String.init) ?? "null").utf8)
+        line.append(contentsOf: #","correlationId":"#.utf8)
+        if let correlationID = failure.correlationID {
+            appendString(correlationID, to: &line)
+        } else {
+            line.append(contentsOf: "null".utf8)
+        }
         line.append(contentsOf: #","reason":"#.utf8)
         appendString(failure.reason, to: &line)
         line.append(contentsOf: #","attempts":"#.utf8)

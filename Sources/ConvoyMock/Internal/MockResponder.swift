@@ -83,6 +83,7 @@ struct MockResponder {
             conversationID: conversationID, route: route.counterName, limiter: limiter, now: now)
 
         let correlationID = random.uuidString()
+        if let conversationID { state.noteCorrelation(correlationID, conversationID: conversationID) }
         var headers: [(name: String, value: String)] = [("ININ-Correlation-Id", correlationID)]
         if let decision, limiter == .api {
             headers += configuration.headerFamily.budgetHeaders(

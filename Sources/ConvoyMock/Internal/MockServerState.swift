@@ -67,6 +67,11 @@ final class MockServerState: Sendable {
         }
     }
 
+    /// Records the correlation id of an answer for `conversationID`'s full-conversation route.
+    func noteCorrelation(_ correlationID: String, conversationID: String) {
+        guarded.withLock { $0.counters.correlationIDsByID[conversationID, default: []].append(correlationID) }
+    }
+
     /// Records a response with `status` about to be written.
     func recordResponse(status: Int) {
         guarded.withLock { state in

@@ -1,0 +1,74 @@
+import Foundation
+
+/// Writes a run's manifest line: measures the files before the run (what an earlier run left, and
+/// what no manifest covers) and after it, and appends the sealed, chained line.
+public struct ManifestRecorder: Sendable {
+    public let log: ManifestLog
+    /// The output file, or nil when the output is a stream (its figures come from the stream).
+    public let outputPath: String?
+    public let errorsPath: String
+    /// What the run found before it started; set by ``measureBefore()``.
+    public private(set) var found = RunManifest.Found()
+    private var previous: RunManifest?
+
+    public init(manifestPath: String, outputPath: String?, errorsPath: String) {
+        log = ManifestLog(path: manifestPath)
+        self.outputPath = outputPath
+        self.errorsPath = errorsPath
+    }
+
+    /// Reads the last manifest line and measures the output and errors files against it, before the
+    /// run opens them (and cuts a torn line or retries failures). Records in the files that the last
+    /// line does not count were written by a run that could not write its own line: a kill.
+    /// - Throws: ``ConvoyError/output(_:)`` when the manifest's last line cannot be read.
+    public mutating func measureBefore() throws {
+        previous = try log.last()?.manifest
+        let earlierOutput = previous.flatMap { $0.resumable && $0.output.path == outputPath ? $0.output : nil }
+        if let outputPath, FileManager.default.fileExists(atPath: outputPath) {
+            let measured = try FileFingerprint.measure(
+                path: outputPath, prefixes: earlierOutput.map { [$0.bytes] } ?? [])
+            found.outputRecords = measured.whole.lines
+            if let earlierOutput {
+                let intact = measured.prefixes[earlierOutput.bytes] == earlierOutput.fingerprint
+                found.previousOutputIntact = intact
+                found.uncoveredOutputRecords =
+                    intact ? measured.whole.lines - earlierOutput.lines : measured.whole.lines
+            } else {
+                found.uncoveredOutputRecords = measured.whole.lines
+            }
+        }
+        if FileManager.default.fileExists(atPath: errorsPath) {
+            let lines = try FileFingerprint.measure(path: errorsPath).whole.lines
+            found.errorRecords = lines
+            let earlier = previous.flatMap { $0.errors.path == errorsPath ? $0.errors.lines : nil } ?? 0
+            found.uncoveredErrorRecords = max(0, lines - earlier)
+        }
+    }
+
+    /// What ``OutputStore`` did on opening: torn bytes cut and failures taken back to retry.
+    public mutating func noteResume(_ resume: OutputStore.Resume) {
+        found.tornBytesCut = resume.truncatedBytes
+        found.retriedFailures = resume.retrying
+    }
+
+    /// Fills in the files' figures after the run and appends the line.
+    /// - Parameters:
+    ///   - manifest: the run's account; its `found`, `output`, `errors` and `previous` are set here.
+    ///   - stream: the figures of a streamed output (nil for a file, which is measured).
+    /// - Returns: the manifest as written.
+    @discardableResult
+    public func record(_ manifest: RunManifest, stream: FileFingerprint?) throws -> RunManifest {
+        var manifest = manifest
+        manifest.found = found
+        if let outputPath {
+            manifest.output = RunManifest.FileState(
+                path: outputPath, fingerprint: try FileFingerprint.measure(path: outputPath).whole)
+        } else {
+            manifest.output = RunManifest.FileState(path: "-", fingerprint: stream ?? .empty)
+        }
+        manifest.errors = RunManifest.FileState(
+            path: errorsPath, fingerprint: try FileFingerprint.measure(path: errorsPath).whole)
+        try log.append(manifest)
+        return manifest
+    }
+}

@@ -1,0 +1,269 @@
+import Foundation
+
+/// One run's account of itself: one line of `<output>.manifest.ndjson`, appended (and synced) when
+/// the run ends, is interrupted, or stops on an error.
+///
+/// The lines of one output form a hash chain: `previous` is the SHA-256 of the line before, byte
+/// for byte, so a line that is edited or removed breaks the link after it. `seal` is the SHA-256 of
+/// the line itself as written with `"seal":""`, so an edit to the last line shows too. Neither stops
+/// a forger who recomputes every hash: the manifest proves integrity, not authorship (keep it where
+/// the data is kept, under the same retention).
+///
+/// Keys are written sorted, so the bytes of a line depend only on its values.
+public struct RunManifest: Codable, Sendable, Equatable {
+    /// The version of this format.
+    public var format = 1
+    /// `convoy <version>`.
+    public var tool: String
+    /// The command line, secrets replaced by `<redacted>`.
+    public var command: [String]
+    /// The API root the records came from.
+    public var apiBase: String
+    /// The OAuth client that fetched them (never its secret); nil with a ready token or none.
+    public var oauthClientId: String?
+    /// ISO-8601 UTC with milliseconds.
+    public var startedAt: String
+    public var endedAt: String
+    /// How the run ended.
+    public var outcome: Outcome
+    /// The error that stopped the run, for `failed` and `outputClosed`.
+    public var message: String?
+    /// False when the output is a stream (`--output -`): a re-run cannot resume it.
+    public var resumable: Bool
+    /// `K/N` with `--shard`: the run fetched only that shard of the input.
+    public var shard: String?
+    public var input: Input
+    /// The output after the run (`path` is `-` for standard output; its figures are of the bytes written).
+    public var output: FileState
+    /// The errors file after the run.
+    public var errors: FileState
+    public var counts: Counts
+    /// What the rate limiter learned, when it learned anything.
+    public var limit: Limit?
+    /// What the run found on disk before it started.
+    public var found: Found
+    /// SHA-256 of the previous line of the manifest, nil on the first.
+    public var previous: String?
+    /// SHA-256 of this line written with `"seal":""`.
+    public var seal = ""
+
+    public enum Outcome: String, Codable, Sendable {
+        /// Every input id was recorded (some may be in the errors file).
+        case completed
+        /// Stopped by Ctrl-C or SIGTERM; a re-run resumes.
+        case interrupted
+        /// Stopped by an error (named in `message`); a re-run resumes.
+        case failed
+        /// The reader of `--output -` went away (EPIPE).
+        case outputClosed
+    }
+
+    /// Where the ids came from.
+    public struct Input: Codable, Sendable, Equatable {
+        /// The ids file, `-` for standard input, `export:<path>` or `interval:<start/end>`.
+        public var source: String
+        /// The SHA-256, size and lines of the input file, or of the bytes read from standard input;
+        /// nil for interval discovery.
+        public var sha256: String?
+        public var bytes: Int64?
+        public var lines: Int?
+        /// Each file of an export, with its own fingerprint.
+        public var files: [ExportFile]?
+        /// Input records (ids and lines that were not ids) the run read.
+        public var records: Int
+        /// False when the run stopped before the end of its input.
+        public var complete: Bool
+
+        public init(
+            source: String, fingerprint: FileFingerprint? = nil, files: [ExportFile]? = nil, records: Int = 0,
+            complete: Bool = false
+        ) {
+            self.source = source
+            sha256 = fingerprint?.sha256
+            bytes = fingerprint?.bytes
+            lines = fingerprint?.lines
+            self.files = files
+            self.records = records
+            self.complete = complete
+        }
+    }
+
+    /// One file of a `--from-export` input.
+    public struct ExportFile: Codable, Sendable, Equatable {
+        public var path: String
+        public var sha256: String
+        public var bytes: Int64
+
+        public init(path: String, fingerprint: FileFingerprint) {
+            self.path = path
+            sha256 = fingerprint.sha256
+            bytes = fingerprint.bytes
+        }
+    }
+
+    /// A file's path and fingerprint.
+    public struct FileState: Codable, Sendable, Equatable {
+        public var path: String
+        public var sha256: String
+        public var bytes: Int64
+        public var lines: Int
+
+        public init(path: String, fingerprint: FileFingerprint) {
+            self.path = path
+            sha256 = fingerprint.sha256
+            bytes = fingerprint.bytes
+            lines = fingerprint.lines
+        }
+
+        public var fingerprint: FileFingerprint { FileFingerprint(sha256: sha256, bytes: bytes, lines: lines) }
+
+        /// A placeholder until ``ManifestRecorder`` measures the file.
+        public static let unmeasured = FileState(path: "", fingerprint: .empty)
+    }
+
+    /// The run's counts, as in its summary.
+    public struct Counts: Codable, Sendable, Equatable {
+        public var fetched: Int
+        public var failed: Int
+        public var invalid: Int
+        public var skipped: Int
+        public var repeated: Int
+        public var otherShards: Int
+        public var requests: Int
+        public var retries: Int
+        public var throttled: Int
+        /// Ids in flight when the run stopped: a re-run fetches them.
+        public var abandoned: Int
+
+        public init(_ summary: FetchSummary) {
+            fetched = summary.fetched
+            failed = summary.failed
+            invalid = summary.invalid
+            skipped = summary.skipped
+            repeated = summary.duplicates
+            otherShards = summary.otherShards
+            requests = summary.requests
+            retries = summary.retries
+            throttled = summary.throttled
+            abandoned = summary.abandoned
+        }
+    }
+
+    /// The limit as the rate limiter learned it.
+    public struct Limit: Codable, Sendable, Equatable {
+        /// `headers` when the server stated it, else how it was searched for.
+        public var mode: String
+        /// The budget per window and the window, when a header stated them.
+        public var limit: Int?
+        public var windowSeconds: Double?
+        /// The pace at the end, requests per second.
+        public var ratePerSecond: Double
+
+        public init(_ snapshot: RateLimiterSnapshot) {
+            mode = snapshot.mode.rawValue
+            limit = snapshot.limit
+            windowSeconds = snapshot.windowSeconds
+            ratePerSecond = (snapshot.rate * 1000).rounded() / 1000
+        }
+    }
+
+    /// The files as the run found them, measured against the previous manifest line.
+    public struct Found: Codable, Sendable, Equatable {
+        /// Whole records in the output and errors files before the run.
+        public var outputRecords: Int
+        public var errorRecords: Int
+        /// Records no earlier manifest line covers: written by a run that was killed (kill -9, power
+        /// loss) before it could write its line. All records when there is no earlier line.
+        public var uncoveredOutputRecords: Int
+        public var uncoveredErrorRecords: Int
+        /// Whether the output still begins with exactly the bytes the previous line recorded; nil
+        /// when there is no previous line. False means the output was altered between runs.
+        public var previousOutputIntact: Bool?
+        /// Bytes of torn last lines cut (a crash mid-write).
+        public var tornBytesCut: Int
+        /// Retryable failures taken out of the errors file to be tried again.
+        public var retriedFailures: Int
+
+        public init(
+            outputRecords: Int = 0, errorRecords: Int = 0, uncoveredOutputRecords: Int = 0,
+            uncoveredErrorRecords: Int = 0, previousOutputIntact: Bool? = nil, tornBytesCut: Int = 0,
+            retriedFailures: Int = 0
+        ) {
+            self.outputRecords = outputRecords
+            self.errorRecords = errorRecords
+            self.uncoveredOutputRecords = uncoveredOutputRecords
+            self.uncoveredErrorRecords = uncoveredErrorRecords
+            self.previousOutputIntact = previousOutputIntact
+            self.tornBytesCut = tornBytesCut
+            self.retriedFailures = retriedFailures
+        }
+    }
+
+    public init(
+        tool: String, command: [String], apiBase: String, oauthClientId: String?, startedAt: String,
+        endedAt: String, outcome: Outcome, message: String? = nil, resumable: Bool, shard: String? = nil,
+        input: Input, output: FileState = .unmeasured, errors: FileState = .unmeasured, counts: Counts,
+        limit: Limit?, found: Found = Found(), previous: String? = nil
+    ) {
+        self.tool = tool
+        self.command = command
+        self.apiBase = apiBase
+        self.oauthClientId = oauthClientId
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.outcome = outcome
+        self.message = message
+        self.resumable = resumable
+        self.shard = shard
+        self.input = input
+        self.output = output
+        self.errors = errors
+        self.counts = counts
+        self.limit = limit
+        self.found = found
+        self.previous = previous
+    }
+
+    /// The line to write: this manifest as JSON, sealed (`seal` set to the SHA-256 of the line with
+    /// `"seal":""`).
+    public func sealedLine() throws -> [UInt8] {
+        var unsealed = self
+        unsealed.seal = ""
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let line = Array(try encoder.encode(unsealed))
+        let hex = SHA256.hex(SHA256.hash(line))
+        return Self.replacingSeal(in: line, with: hex)
+    }
+
+    /// True when `line` carries the seal of its own bytes.
+    public static func sealHolds(_ line: [UInt8]) -> Bool {
+        guard let (range, hex) = sealField(in: line) else { return false }
+        var unsealed = line
+        unsealed.replaceSubrange(range, with: Array(#""seal":"""#.utf8))
+        return SHA256.hex(SHA256.hash(unsealed)) == hex
+    }
+
+    /// Reads a line back.
+    public static func decode(_ line: [UInt8]) throws -> RunManifest {
+        try JSONDecoder().decode(RunManifest.self, from: Data(line))
+    }
+
+    private static func replacingSeal(in line: [UInt8], with hex: String) -> [UInt8] {
+        let empty = Array(#""seal":"""#.utf8)
+        guard let start = line.firstRange(of: empty) else { return line }
+        var sealed = line
+        sealed.replaceSubrange(start, with: Array(#""seal":"\#(hex)""#.utf8))
+        return sealed
+    }
+
+    /// The range of `"seal":"<64 hex>"` in `line` and the hex. Quotes inside JSON strings are
+    /// escaped, so the pattern cannot occur inside a value.
+    private static func sealField(in line: [UInt8]) -> (Range<Int>, String)? {
+        let key = Array(#""seal":""#.utf8)
+        guard let found = line.firstRange(of: key) else { return nil }
+        let end = found.upperBound + 64
+        guard end < line.count, line[end] == UInt8(ascii: "\"") else { return nil }
+        return (found.lowerBound..<end + 1, String(decoding: line[found.upperBound..<end], as: UTF8.self))
+    }
+}

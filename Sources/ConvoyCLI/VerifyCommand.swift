@@ -1,0 +1,77 @@
+import Convoy
+import Foundation
+
+/// `convoy verify`: checks an output against its manifest, and optionally against its input.
+struct VerifyCommand {
+    static let help = """
+        USAGE: convoy verify OUTPUT [--input IDS_FILE] [--errors FILE] [--manifest FILE]
+
+        Checks that OUTPUT, its errors file and its manifest are as the last run of 'convoy fetch'
+        left them, and that nothing was added, dropped or altered since:
+          - the manifest: every line sealed (its own SHA-256) and chained (the SHA-256 of the line
+            before), so an edited, removed or inserted line shows;
+          - the output: SHA-256, size and line count as the last run recorded, and its first bytes
+            as each earlier run recorded them (an output only grows);
+          - the errors file: SHA-256, size and line count as recorded;
+          - the records: every line valid JSON with an id, no id twice, none in both files;
+          - with --input: every id of the input (of the run's shard, with --shard) is in exactly one
+            of the two files, and no record is for an id the input does not hold.
+
+        For an output that was streamed (--output -), give the stored copy as OUTPUT and the run's
+        --manifest: its records are checked against the figures of the stream.
+
+        OPTIONS:
+          --input FILE          the ids the runs were given ('-' for standard input)
+          --errors FILE         the errors file (default: the one the manifest names)
+          --manifest FILE       the manifest (default: the output name with .manifest.ndjson)
+          -h, --help            show this help
+
+        EXIT STATUS: 0 verified, 1 a discrepancy (each is named), 64 usage error.
+
+        EXAMPLE:
+          convoy verify conversations.ndjson --input ids.txt
+        """
+
+    var outputPath: String
+    var errorsPath: String?
+    var manifestPath: String?
+    var inputPath: String?
+
+    init(arguments: [String]) throws {
+        var arguments = Arguments(arguments)
+        errorsPath = try arguments.value("errors")
+        manifestPath = try arguments.value("manifest")
+        inputPath = try arguments.value("input")
+        let positionals = arguments.takePositionals()
+        try arguments.finish()
+        guard positionals.count == 1, let output = positionals.first else {
+            throw ConvoyError.usage("convoy verify takes one output file, e.g. convoy verify conversations.ndjson")
+        }
+        outputPath = output
+    }
+
+    func run(console: Console) async throws -> Int32 {
+        let verifier = CustodyVerifier(outputPath: outputPath, errorsPath: errorsPath, manifestPath: manifestPath)
+        let input: IDReader? = inputPath.map { $0 == "-" ? IDReader.standardInput : IDReader(path: $0) }
+        try input?.validate()
+        let checks = try await verifier.verify(input: input)
+        console.print("convoy verify: \(outputPath) against \(verifier.manifestPath)")
+        var problems = 0
+        for check in checks {
+            if check.discrepancies.isEmpty {
+                console.print("  ok    \(check.subject)")
+            } else {
+                for discrepancy in check.discrepancies {
+                    console.print("  FAIL  \(discrepancy)")
+                }
+                problems += check.discrepancies.count
+            }
+        }
+        if problems == 0 {
+            console.print("verified: nothing added, dropped or altered since the last run")
+            return 0
+        }
+        console.print("NOT verified: \(problems) discrepanc\(problems == 1 ? "y" : "ies")")
+        return 1
+    }
+}
