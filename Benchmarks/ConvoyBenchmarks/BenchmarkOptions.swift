@@ -27,6 +27,8 @@ struct BenchmarkOptions {
           --latency-ms MS      server latency (default 100; 20 with --quick)
           --out DIR            where files go (default benchmark-results)
           --allow-debug        run from a debug build anyway (figures will be meaningless)
+          --sha256 MIB         instead: Convoy's SHA-256 against sha256sum on one file of MIB MiB
+                               (300 for the custody figure); medians of 5 alternating rounds
         """
 
     var quick = false
@@ -40,6 +42,7 @@ struct BenchmarkOptions {
     var latencyMilliseconds = 100.0
     var out = "benchmark-results"
     var allowDebug = false
+    var sha256Megabytes: Int?
     // Child roles.
     var serve = false
     var client: Strategy?
@@ -84,6 +87,7 @@ struct BenchmarkOptions {
             case "--latency-ms": latencyMilliseconds = Double(try value(name)) ?? latencyMilliseconds
             case "--out": out = try value(name)
             case "--allow-debug": allowDebug = true
+            case "--sha256": sha256Megabytes = Int(try value(name))
             case "--serve": serve = true
             case "--client": client = Strategy(rawValue: try value(name))
             case "--scenario": scenario = try value(name)

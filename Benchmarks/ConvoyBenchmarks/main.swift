@@ -57,6 +57,10 @@ if let strategy = options.client, let base = options.base {
 
 let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
 try FileManager.default.createDirectory(atPath: options.out, withIntermediateDirectories: true)
+if let megabytes = options.sha256Megabytes {
+    _ = try HashBenchmark(megabytes: megabytes, directory: options.out).run()
+    exit(0)
+}
 var rows: [ResultRow] = []
 let selected = options.scenarios.filter { options.filter?.contains($0.name) ?? (options.long || !$0.longOnly) }
 print(

@@ -53,7 +53,7 @@ public enum ConvoyCommandLine {
                 default: return show(help, console)
                 }
             case "--version", "version":
-                console.print("convoy 0.1.0")
+                console.print("convoy \(FetchRunner.version)")
                 return 0
             default:
                 throw ConvoyError.usage("unknown command '\(command)'")
