@@ -16,18 +16,22 @@ let package = Package(
         .target(name: "Convoy"),
         // Test support: the loopback mock Genesys API and a manual clock.
         .target(name: "ConvoyMock"),
+        // Load testing any rate-limited HTTP API: schedules, the histogram, the limiter inference.
+        // Generic: it uses the core's transport and header parsing, never a Genesys type.
+        .target(name: "ConvoyLoad", dependencies: ["Convoy"]),
         // Command-line front end as a library, so argument parsing and commands are testable in-process.
-        .target(name: "ConvoyCLI", dependencies: ["Convoy", "ConvoyMock"]),
+        .target(name: "ConvoyCLI", dependencies: ["Convoy", "ConvoyLoad", "ConvoyMock"]),
         // The thin executable.
         .executableTarget(name: "convoy", dependencies: ["ConvoyCLI"]),
         .executableTarget(
             name: "ConvoyBenchmarks",
-            dependencies: ["Convoy", "ConvoyMock"],
+            dependencies: ["Convoy", "ConvoyLoad", "ConvoyMock"],
             path: "Benchmarks/ConvoyBenchmarks"
         ),
         .testTarget(name: "ConvoyTests", dependencies: ["Convoy", "ConvoyMock"]),
         .testTarget(name: "ConvoyMockTests", dependencies: ["ConvoyMock"]),
-        .testTarget(name: "ConvoyCLITests", dependencies: ["ConvoyCLI", "Convoy", "ConvoyMock"]),
+        .testTarget(name: "ConvoyLoadTests", dependencies: ["ConvoyLoad", "Convoy", "ConvoyMock"]),
+        .testTarget(name: "ConvoyCLITests", dependencies: ["ConvoyCLI", "Convoy", "ConvoyLoad", "ConvoyMock"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -27,6 +27,8 @@ struct BenchmarkOptions {
           --latency-ms MS      server latency (default 100; 20 with --quick)
           --out DIR            where files go (default benchmark-results)
           --allow-debug        run from a debug build anyway (figures will be meaningless)
+          --loadtest           instead: convoy loadtest's open model holding 2,000/s for 30 s, and its
+                               ceiling beside hey's (apt-get install hey) on the same mock
           --sha256 MIB         instead: Convoy's SHA-256 against sha256sum on one file of MIB MiB
                                (300 for the custody figure); medians of 5 alternating rounds
         """
@@ -43,6 +45,7 @@ struct BenchmarkOptions {
     var out = "benchmark-results"
     var allowDebug = false
     var sha256Megabytes: Int?
+    var loadtest = false
     // Child roles.
     var serve = false
     var client: Strategy?
@@ -88,6 +91,7 @@ struct BenchmarkOptions {
             case "--out": out = try value(name)
             case "--allow-debug": allowDebug = true
             case "--sha256": sha256Megabytes = Int(try value(name))
+            case "--loadtest": loadtest = true
             case "--serve": serve = true
             case "--client": client = Strategy(rawValue: try value(name))
             case "--scenario": scenario = try value(name)

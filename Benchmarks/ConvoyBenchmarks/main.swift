@@ -57,6 +57,10 @@ if let strategy = options.client, let base = options.base {
 
 let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
 try FileManager.default.createDirectory(atPath: options.out, withIntermediateDirectories: true)
+if options.loadtest {
+    try await LoadBenchmark(executable: executable, scaleArguments: options.scaleArguments).run()
+    exit(0)
+}
 if let megabytes = options.sha256Megabytes {
     _ = try HashBenchmark(megabytes: megabytes, directory: options.out).run()
     exit(0)

@@ -83,6 +83,26 @@ struct Arguments {
     }
 
     /// The positional arguments not taken as option values.
+    /// Every value of a repeatable option (`--header a --header b`), in order.
+    /// - Throws: a usage error when an occurrence has no value.
+    mutating func values(_ name: String) throws -> [String] {
+        var found: [String] = []
+        for index in options.indices where options[index].name == name {
+            consumed.insert(index)
+            if let value = options[index].value {
+                found.append(value)
+                continue
+            }
+            let next = index + 1
+            guard next < options.count, options[next].name.isEmpty, let value = options[next].value else {
+                throw ConvoyError.usage("--\(name) needs a value")
+            }
+            consumed.insert(next)
+            found.append(value)
+        }
+        return found
+    }
+
     mutating func takePositionals() -> [String] {
         var result: [String] = []
         for index in options.indices where options[index].name.isEmpty && !consumed.contains(index) {

@@ -10,6 +10,7 @@ public enum ConvoyCommandLine {
 
         COMMANDS:
           fetch          ids in, NDJSON out, at the server's rate limit (resumable)
+          loadtest       drive load at any rate-limited HTTP API and say what its limiter is
           verify         check an output against its manifest (and its input): nothing added, dropped or altered
           demo           the whole stack against the embedded mock API, offline, in under a minute
           mock-server    run the mock Genesys API on 127.0.0.1 (load-test a client's rate limiting)
@@ -19,7 +20,8 @@ public enum ConvoyCommandLine {
         """
 
     /// Runs `convoy` with `arguments` (without the program name) and returns the exit status:
-    /// 0 success, 1 failure (for `verify`: a discrepancy), 2 some ids failed, 64 usage error, 130 interrupted.
+    /// 0 success, 1 failure (for `verify`: a discrepancy), 2 some ids failed, 64 usage error,
+    /// 99 a `loadtest` threshold failed, 130 interrupted.
     public static func main(
         _ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
         console: Console = .standard()
@@ -35,6 +37,9 @@ public enum ConvoyCommandLine {
             case "fetch":
                 if wantsHelp { return show(FetchCommand.help, console) }
                 return try await FetchCommand(arguments: rest, environment: environment).run(console: console)
+            case "loadtest":
+                if wantsHelp { return show(LoadTestCommand.help, console) }
+                return try await LoadTestCommand(arguments: rest, environment: environment).run(console: console)
             case "verify":
                 if wantsHelp { return show(VerifyCommand.help, console) }
                 return try await VerifyCommand(arguments: rest).run(console: console)
@@ -49,6 +54,7 @@ public enum ConvoyCommandLine {
                 case "fetch": return show(FetchCommand.help, console)
                 case "demo": return show(DemoCommand.help, console)
                 case "verify": return show(VerifyCommand.help, console)
+                case "loadtest": return show(LoadTestCommand.help, console)
                 case "mock-server": return show(MockServerCommand.help, console)
                 default: return show(help, console)
                 }
@@ -62,7 +68,7 @@ public enum ConvoyCommandLine {
             console.error("convoy: error: \(error.message)")
             if error.isUsage {
                 console.error(
-                    "Run 'convoy \(["fetch", "verify", "demo", "mock-server"].contains(command) ? command + " " : "")--help' for usage."
+                    "Run 'convoy \(["fetch", "loadtest", "verify", "demo", "mock-server"].contains(command) ? command + " " : "")--help' for usage."
                 )
                 return 64
             }

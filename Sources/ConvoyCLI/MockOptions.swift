@@ -7,9 +7,16 @@ struct MockOptions {
     static let help = """
           --limit N             requests allowed per window (default %LIMIT%; 0 = unlimited)
           --window SECONDS      window length (default %WINDOW%); Genesys uses 60
-          --bucket              a token bucket (capacity N, refilled N per window) instead of a fixed window
-          --leaky BURST         a leaky bucket (GCRA, as nginx limit_req): N per window evenly, at most BURST
-                                at once beyond that, and 429s without Retry-After
+          --limiter KIND        fixed-window (default), sliding-window (at most N in any span of the
+                                window), token-bucket (depth --burst, default N; refilled N per window),
+                                leaky-bucket (a queue, nginx limit_req without nodelay: N per window
+                                evenly, up to --burst waiting, the rest refused) or gcra (nginx limit_req
+                                nodelay: --burst at once, the rest refused without Retry-After)
+          --burst B             the bucket's depth or the queue's length (default: N; 10 for the queue)
+          --bucket              the same as --limiter token-bucket
+          --leaky BURST         the same as --limiter gcra --burst BURST
+          --lie-remaining K     budget headers claim K more remaining than there is
+          --lie-retry-after F   Retry-After names F times the true wait (e.g. 0.5: too short)
           --headers FAMILY      budget headers: genesys, x-ratelimit, x-ratelimit-epoch, ietf or none
                                 (default genesys; 'none' sends only 429 + Retry-After)
           --latency-ms MS       median response latency (default %LATENCY%)
@@ -41,17 +48,29 @@ struct MockOptions {
         limit = try arguments.integer("limit", in: 0...10_000_000) ?? limit
         window = try arguments.number("window", in: 0.001...86_400) ?? window ?? 60
         let bucket = try arguments.flag("bucket")
-        let burst = try arguments.integer("leaky", in: 0...10_000_000)
-        if bucket, burst != nil { throw ConvoyError.usage("--bucket and --leaky are different limiters: choose one") }
+        let leaky = try arguments.integer("leaky", in: 0...10_000_000)
+        var limiterKind = try arguments.value("limiter")
+        var burst = try arguments.integer("burst", in: 0...10_000_000)
+        if [bucket, leaky != nil, limiterKind != nil].filter({ $0 }).count > 1 {
+            throw ConvoyError.usage("--limiter, --bucket and --leaky each choose the limiter: give one")
+        }
+        if bucket { limiterKind = "token-bucket" }
+        if let leaky {
+            limiterKind = "gcra"
+            burst = leaky
+        }
         if let limit, limit > 0, let window {
-            configuration.rateLimit =
-                if let burst {
-                    .leakyBucket(ratePerSecond: Double(limit) / window, burst: burst)
-                } else if bucket {
-                    .tokenBucket(capacity: limit, refillPerSecond: Double(limit) / window)
-                } else {
-                    .fixedWindow(limit: limit, window: .seconds(window))
-                }
+            let rate = Double(limit) / window
+            switch limiterKind ?? "fixed-window" {
+            case "fixed-window": configuration.rateLimit = .fixedWindow(limit: limit, window: .seconds(window))
+            case "sliding-window": configuration.rateLimit = .slidingWindow(limit: limit, window: .seconds(window))
+            case "token-bucket": configuration.rateLimit = .tokenBucket(capacity: burst ?? limit, refillPerSecond: rate)
+            case "leaky-bucket": configuration.rateLimit = .leakyQueue(ratePerSecond: rate, burst: burst ?? 10)
+            case "gcra": configuration.rateLimit = .leakyBucket(ratePerSecond: rate, burst: burst ?? 10)
+            case let other:
+                throw ConvoyError.usage(
+                    "--limiter takes fixed-window, sliding-window, token-bucket, leaky-bucket or gcra, not '\(other)'")
+            }
         } else if limit == 0 {
             configuration.rateLimit = nil
         }
@@ -66,8 +85,15 @@ struct MockOptions {
             }
             configuration.headerFamily = chosen
         }
-        let kind = try arguments.value("latency") ?? "fixed"
-        if let milliseconds = try arguments.number("latency-ms", in: 0...600_000) {
+        let latencyKind = try arguments.value("latency")
+        var latencyMilliseconds = try arguments.number("latency-ms", in: 0...600_000)
+        if latencyKind != nil, latencyMilliseconds == nil {
+            // A shape without a size keeps the default median.
+            if case .fixed(let median) = defaults.latency { latencyMilliseconds = median.seconds * 1000 }
+            latencyMilliseconds = latencyMilliseconds ?? 100
+        }
+        let kind = latencyKind ?? "fixed"
+        if let milliseconds = latencyMilliseconds {
             let median = Duration.milliseconds(milliseconds)
             switch kind {
             case "fixed": configuration.latency = milliseconds == 0 ? .none : .fixed(median)
@@ -92,6 +118,8 @@ struct MockOptions {
             configuration.oauth = MockOAuth(clientId: id, clientSecret: secret, tokenLifetime: .seconds(lifetime))
         }
         if let size = try arguments.integer("interval-size", in: 1...1_000_000) { configuration.universeSize = size }
+        configuration.lies.remainingOffset = try arguments.integer("lie-remaining", in: 0...1_000_000) ?? 0
+        configuration.lies.retryAfterFactor = try arguments.number("lie-retry-after", in: 0...100) ?? 1
     }
 
     private static func describe(_ latency: MockLatency) -> String {
@@ -115,7 +143,11 @@ struct MockOptions {
         case .tokenBucket(let capacity, let refill)?:
             parts.append("token bucket \(capacity), refill \(SummaryReport.format(refill, digits: 1))/s")
         case .leakyBucket(let rate, let burst)?:
-            parts.append("leaky bucket \(SummaryReport.format(rate, digits: 1))/s, burst \(burst), no Retry-After")
+            parts.append("GCRA \(SummaryReport.format(rate, digits: 1))/s, burst \(burst), no Retry-After")
+        case .slidingWindow(let limit, let window)?:
+            parts.append("sliding window \(limit) per \(SummaryReport.format(window.seconds, digits: 1)) s")
+        case .leakyQueue(let rate, let burst)?:
+            parts.append("leaky bucket (queue) \(SummaryReport.format(rate, digits: 1))/s, burst \(burst)")
         case nil:
             parts.append("no rate limit")
         }

@@ -22,4 +22,17 @@ public enum MockRateLimit: Sendable, Equatable {
     /// Its 429s carry **no** `Retry-After`, as such gateways' often do not; budget headers, when a family is chosen,
     /// report `limit = burst + 1` and the whole requests the bucket would admit now.
     case leakyBucket(ratePerSecond: Double, burst: Int)
+
+    /// A sliding log: a request is admitted when fewer than `limit` requests were admitted in the
+    /// `window` before it (`(t − window, t]`). No boundary burst: any span of `window` holds at most
+    /// `limit` admissions. A 429's `Retry-After` is the time until the oldest of them leaves the
+    /// window, rounded up to whole seconds.
+    case slidingWindow(limit: Int, window: Duration)
+
+    /// A leaky bucket as a queue (nginx `limit_req` with `burst` and without `nodelay`): requests
+    /// leave at `ratePerSecond`, one per `T`. A request arriving at `t` waits `max(0, TAT − t)` before
+    /// it is served, when that wait is at most `burst · T` (then `TAT = max(TAT, t) + T`); otherwise
+    /// it is refused at once with a 429 and no `Retry-After`. So `burst + 1` requests are accepted
+    /// at once, the k-th of them answered `(k − 1) · T` late, and after that one per `T`.
+    case leakyQueue(ratePerSecond: Double, burst: Int)
 }

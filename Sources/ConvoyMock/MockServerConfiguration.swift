@@ -36,6 +36,8 @@ public struct MockServerConfiguration: Sendable {
     /// `MockConversationStore.sampleIDs(count:seed: 42)` (clamped to `0...1_000_000`). See
     /// ``MockConversationStore/conversations(inInterval:universeSize:missingPerMille:mediaType:divisionID:)``.
     public var universeSize: Int = 2000
+    /// Lies the rate-limit headers tell (none by default). See ``MockLies``.
+    public var lies = MockLies()
 
     /// Creates a configuration; every parameter has the default documented on its property.
     public init(

@@ -50,6 +50,32 @@ struct RateLimitBudgetTests {
         #expect(fast == 25, "twice the rate: half admitted")
     }
 
+    @Test("sliding window: at most L in any span of W, no boundary burst; Retry-After until the oldest leaves")
+    func slidingWindow() {
+        var budget = RateLimitBudget(limit: .slidingWindow(limit: 3, window: .seconds(1)), externalLoad: 0, now: 0)
+        for at in [0, 400, 800] { #expect(budget.admit(now: Int64(at) * second / 1000).admitted) }
+        let refused = budget.admit(now: 900 * second / 1000)
+        #expect(!refused.admitted && refused.retryAfterSeconds == 1 && refused.snapshot.remaining == 0)
+        #expect(refused.snapshot.nanosecondsUntilReset == second / 10, "the admission at 0 leaves at 1 s")
+        // At 1 s the first admission has left; at 1.1 s the window (0.1 s, 1.1 s] holds 400, 800 and 1000.
+        #expect(budget.admit(now: second).admitted)
+        #expect(!budget.admit(now: 1100 * second / 1000).admitted, "no burst at a boundary: it has none")
+        #expect(budget.admit(now: 1400 * second / 1000).admitted)
+    }
+
+    @Test("leaky queue: burst + 1 accepted at once, the k-th held (k − 1) intervals; the rest refused at once")
+    func leakyQueue() {
+        var budget = RateLimitBudget(limit: .leakyQueue(ratePerSecond: 10, burst: 2), externalLoad: 0, now: 0)
+        let waits = (0..<3).map { _ in budget.admit(now: 0) }
+        #expect(waits.allSatisfy { $0.admitted })
+        #expect(waits.map(\.queueNanoseconds) == [0, second / 10, 2 * second / 10])
+        let refused = budget.admit(now: 0)
+        #expect(!refused.admitted && refused.retryAfterSeconds == nil && refused.queueNanoseconds == 0)
+        // One leaves every 100 ms: at 100 ms a place is free again, with a 200 ms wait.
+        let next = budget.admit(now: second / 10)
+        #expect(next.admitted && next.queueNanoseconds == 2 * second / 10)
+    }
+
     @Test("fixed window: external load pre-consumes floor(x · limit) at every window start")
     func fixedWindowExternalLoad() {
         var budget = RateLimitBudget(limit: .fixedWindow(limit: 10, window: .seconds(1)), externalLoad: 0.35, now: 0)

@@ -86,10 +86,14 @@ struct MockResponder {
         if let conversationID { state.noteCorrelation(correlationID, conversationID: conversationID) }
         var headers: [(name: String, value: String)] = [("ININ-Correlation-Id", correlationID)]
         if let decision, limiter == .api {
+            var told = decision.snapshot
+            told.remaining = max(0, told.remaining + configuration.lies.remainingOffset)
+            told.used = max(0, told.limit - told.remaining)  // families that send the count, as Genesys does
             headers += configuration.headerFamily.budgetHeaders(
-                for: decision.snapshot, wallClockSeconds: MonotonicClock.wallClockSeconds())
+                for: told, wallClockSeconds: MonotonicClock.wallClockSeconds())
         }
-        let delay = configuration.latency.sampleNanoseconds(using: &random)
+        // A queueing limiter holds an admitted request before it is served.
+        let delay = configuration.latency.sampleNanoseconds(using: &random) + (decision?.queueNanoseconds ?? 0)
         func planned(_ reply: Reply) -> PlannedResponse {
             PlannedResponse(
                 status: reply.status,
@@ -105,7 +109,10 @@ struct MockResponder {
                         EndpointError(status: 429, code: "too.many.requests", message: "Rate limit exceeded"),
                         contextID: correlationID))
             }
-            headers.append(("Retry-After", String(seconds)))
+            let told =
+                configuration.lies.retryAfterFactor == 1
+                ? seconds : Int64((Double(seconds) * configuration.lies.retryAfterFactor).rounded(.down))
+            headers.append(("Retry-After", String(told)))
             return planned(
                 Self.failure(
                     EndpointError(

@@ -20,6 +20,8 @@ struct RateLimitDecision: Equatable {
     /// For a rejected request: `Retry-After` in whole seconds, rounded up and at least 1; nil for a limiter that
     /// sends none (the leaky bucket). 0 when admitted.
     var retryAfterSeconds: Int64?
+    /// How long an admitted request waits in a queue before it is served (the queueing leaky bucket).
+    var queueNanoseconds: Int64 = 0
 }
 
 /// Server-side rate limiting state. Time is passed in as nanoseconds since the server started, so the logic is
@@ -40,6 +42,9 @@ struct RateLimitBudget {
     private var lastRefill: Int64 = 0
     // Leaky bucket: the theoretical arrival time of the next request.
     private var theoreticalArrival: Int64 = 0
+    // Sliding window: the admission times within the last window, oldest first (from `head`).
+    private var admissions: [Int64] = []
+    private var head = 0
 
     init(limit: MockRateLimit, externalLoad: Double, now: Int64) {
         self.limit = limit
@@ -88,6 +93,38 @@ struct RateLimitBudget {
                 limit: max(0, burst) + 1, used: max(0, burst) + 1 - remaining, remaining: remaining,
                 nanosecondsUntilReset: backlog, windowNanoseconds: tolerance + interval)
             return RateLimitDecision(admitted: admitted, snapshot: snapshot, retryAfterSeconds: admitted ? 0 : nil)
+
+        case .slidingWindow(let windowLimit, let window):
+            let length = Self.windowLength(window)
+            while head < admissions.count, admissions[head] <= now - length { head += 1 }
+            if head > 1024, head * 2 > admissions.count {
+                admissions.removeFirst(head)
+                head = 0
+            }
+            let admitted = admissions.count - head < windowLimit
+            if admitted { admissions.append(now) }
+            let used = admissions.count - head
+            let untilOldestLeaves = head < admissions.count ? admissions[head] + length - now : 0
+            let snapshot = BudgetSnapshot(
+                limit: max(0, windowLimit), used: used, remaining: max(0, windowLimit - used),
+                nanosecondsUntilReset: untilOldestLeaves, windowNanoseconds: length)
+            return RateLimitDecision(
+                admitted: admitted, snapshot: snapshot,
+                retryAfterSeconds: admitted ? 0 : max(1, ceilSeconds(untilOldestLeaves)))
+
+        case .leakyQueue(let ratePerSecond, let burst):
+            let interval = Self.interval(ratePerSecond)
+            let wait = max(0, theoreticalArrival - now)
+            let admitted = wait <= Int64(max(0, burst)) * interval
+            if admitted { theoreticalArrival = max(theoreticalArrival, now) + interval }
+            let backlog = max(0, theoreticalArrival - now)
+            let remaining = Int(max(0, Int64(max(0, burst)) * interval - backlog + interval) / interval)
+            let snapshot = BudgetSnapshot(
+                limit: max(0, burst) + 1, used: max(0, burst) + 1 - remaining, remaining: remaining,
+                nanosecondsUntilReset: backlog, windowNanoseconds: Int64(max(0, burst) + 1) * interval)
+            return RateLimitDecision(
+                admitted: admitted, snapshot: snapshot, retryAfterSeconds: admitted ? 0 : nil,
+                queueNanoseconds: admitted ? wait : 0)
         }
     }
 
@@ -119,8 +156,11 @@ struct RateLimitBudget {
         case .tokenBucket(let capacity, _):
             tokens = Double(max(0, capacity))
             lastRefill = now
-        case .leakyBucket:
+        case .leakyBucket, .leakyQueue:
             theoreticalArrival = now
+        case .slidingWindow:
+            admissions = []
+            head = 0
         }
     }
 

@@ -1,0 +1,382 @@
+import Convoy
+import ConvoyLoad
+import Foundation
+import Glibc
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// `convoy loadtest`: drive load at a rate-limited API and say what its limiter is.
+struct LoadTestCommand {
+    static let help = """
+        USAGE: convoy loadtest URL [options]
+
+        Sends load at URL and reports what happened: status counts, latency percentiles, a
+        per-second timeline, and with --find-limit what the rate limiter is (its kind, limit,
+        window or rate, burst) and whether its headers tell the truth.
+
+        TARGET:
+          URL                   http(s) URL, or a path joined to --api-base / the --region's API; '{id}' is
+                                replaced per request by the next id of --ids (cycled) or a random UUID
+          --method M            HTTP method (default GET)
+          --header 'N: V'       a request header (repeatable)
+          --body TEXT           a request body (or --body-file FILE)
+          --ids FILE            ids for '{id}', one per line
+          --region, --api-base, --login-base, --token, --credentials, GENESYSCLOUD_* variables:
+                                as for 'convoy fetch'; a token is sent as 'Authorization: Bearer …'
+          --insecure-http       allow plain http to a host other than loopback (an internal gateway);
+                                without it http is refused there, because a token may travel
+
+        LOAD (one model; a duration or --find-limit is required):
+          --rate R --duration D open model: R requests/s (e.g. 100/s, 6000/m) whatever the answers do
+          --stage D:R           open model, ramping to R over D (repeatable, k6-style), e.g.
+                                --stage 30s:50/s --stage 1m:200/s --stage 30s:0/s (from --start-rate, default 0)
+          --vus N --duration D  closed model: N users, each sending again when answered
+          --find-limit          probe the limit: a burst from idle, a rate above the limit, a burst
+                                across a window boundary (about 3 windows of load, --max-duration at most)
+          --max-in-flight N     requests outstanding at most (default 1000); an open-model request due
+                                while N are out is not sent and counts as dropped
+          --max-duration D      --find-limit's cap on load (default 3m)
+          --max-rate R          --find-limit's fastest rate (default 2000/s): its probe sends above the
+                                limit on purpose, and this bounds what a server gets
+
+        OUTPUT:
+          --threshold EXPR      fail (exit 99) unless EXPR holds (repeatable): p50, p90, p95, p99,
+                                p99.9, max (ms or s), http_429_rate, http_req_failed (%), rate (/s),
+                                dropped, limit (/s), e.g. 'p99<500ms' 'http_429_rate<1%' 'limit>=95/s'
+          --summary-export F    the summary (and the limiter report) as JSON
+          --timeline F          the per-second timeline as CSV
+          --requests F          one NDJSON line per request
+          --no-progress         no live progress line on a terminal
+
+        A 429 is what this tool studies: it is counted apart from failures (5xx, no answer).
+        Latency is measured from when a request was due (free of coordinated omission) and from when
+        it was sent. Ctrl-C stops the test and prints the summary of what ran.
+
+        EXIT STATUS: 0 done, 1 error, 64 usage error, 99 a threshold failed, 130 interrupted.
+
+        EXAMPLES:
+          convoy mock-server --port 8080 --limit 100 --window 1 &
+          convoy loadtest 'http://127.0.0.1:8080/api/v2/conversations/{id}' --find-limit
+          convoy loadtest https://gateway.example.com/orders --rate 200/s --duration 1m --threshold 'p99<300ms'
+        """
+
+    enum Mode: Equatable {
+        case schedule(LoadSchedule)
+        case findLimit
+    }
+
+    var url: String
+    var method: String
+    var headers: [String: String]
+    var body: Data?
+    var ids: [String]
+    var mode: Mode
+    var maxInFlight: Int
+    var maxDuration: Double
+    var maxRate: Double
+    var thresholds: [Threshold]
+    var summaryExport: String?
+    var timelinePath: String?
+    var requestsPath: String?
+    var showProgress: Bool
+    var authentication: FetchCommand.Authentication
+
+    init(arguments: [String], environment: [String: String]) throws {
+        var arguments = Arguments(arguments)
+        method = try arguments.value("method")?.uppercased() ?? "GET"
+        headers = [:]
+        for header in try arguments.values("header") {
+            guard let colon = header.firstIndex(of: ":"), colon > header.startIndex else {
+                throw ConvoyError.usage("--header takes 'Name: value', not '\(header)'")
+            }
+            headers[String(header[..<colon])] = header[header.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
+        }
+        if let text = try arguments.value("body") { body = Data(text.utf8) }
+        if let file = try arguments.value("body-file") {
+            guard body == nil else { throw ConvoyError.usage("give --body or --body-file, not both") }
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw ConvoyError.usage("cannot read --body-file \(file)")
+            }
+            body = data
+        }
+        if let file = try arguments.value("ids") {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw ConvoyError.usage("cannot read --ids \(file)")
+            }
+            ids = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+            guard !ids.isEmpty else { throw ConvoyError.usage("--ids \(file) holds no ids") }
+        } else {
+            ids = []
+        }
+        let insecure = try arguments.flag("insecure-http")
+        let regionName = try arguments.value("region") ?? environment["GENESYSCLOUD_REGION"]
+        let region = try regionName.map { name in
+            guard let region = GenesysRegion(name) else {
+                throw ConvoyError.usage("unknown region '\(name)'; valid regions: \(GenesysRegion.validNames)")
+            }
+            return region
+        }
+        let apiBase = try (try arguments.value("api-base")).map { try Self.validate($0, insecure: insecure) }
+        let loginBase =
+            try (try arguments.value("login-base")).map { try Self.validate($0, insecure: insecure) }
+            ?? region?.loginBase ?? apiBase
+        let token = try arguments.value("token") ?? environment["GENESYSCLOUD_ACCESS_TOKEN"]
+        let credentialsFile = try arguments.value("credentials")
+        // Timing and output.
+        let rate = try arguments.value("rate")
+        let duration = try arguments.value("duration")
+        let stages = try arguments.values("stage")
+        let startRate = try arguments.value("start-rate")
+        let users = try arguments.integer("vus", in: 1...100_000)
+        let findLimit = try arguments.flag("find-limit")
+        maxInFlight = try arguments.integer("max-in-flight", in: 1...100_000) ?? 1000
+        maxDuration = try Self.duration(try arguments.value("max-duration"), option: "max-duration") ?? 180
+        let maxRateText = try arguments.value("max-rate")
+        maxRate =
+            try maxRateText.map { text in
+                guard let rate = LoadSchedule.parseRate(text), rate >= 1 else {
+                    throw ConvoyError.usage("--max-rate takes a rate of at least 1/s, such as 500/s, not '\(text)'")
+                }
+                return rate
+            } ?? 2000
+        thresholds = try arguments.values("threshold").map { text in
+            guard let threshold = Threshold(text) else {
+                throw ConvoyError.usage(
+                    "--threshold takes METRIC OP VALUE, e.g. 'p99<500ms' or 'http_429_rate<1%', not '\(text)'; "
+                        + "metrics: \(Threshold.metrics.joined(separator: ", "))")
+            }
+            return threshold
+        }
+        summaryExport = try arguments.value("summary-export")
+        timelinePath = try arguments.value("timeline")
+        requestsPath = try arguments.value("requests")
+        showProgress = try !arguments.flag("no-progress")
+        let positionals = arguments.takePositionals()
+        try arguments.finish()
+
+        guard positionals.count == 1, let target = positionals.first else {
+            throw ConvoyError.usage(
+                positionals.isEmpty
+                    ? "convoy loadtest needs a target URL, e.g. convoy loadtest https://api.example.com/items --rate 10/s --duration 30s"
+                    : "convoy loadtest takes one URL, got \(positionals.count)")
+        }
+        if target.hasPrefix("/") {
+            guard let base = apiBase ?? region?.apiBase else {
+                throw ConvoyError.usage("a path such as '\(target)' needs --api-base or --region to say the host")
+            }
+            url = base.absoluteString.trimmingSuffix("/") + target
+        } else {
+            url = target
+        }
+        _ = try Self.validate(url.replacingOccurrences(of: "{id}", with: "x"), insecure: insecure, option: "URL")
+
+        let modes = [rate != nil, !stages.isEmpty, users != nil, findLimit].filter { $0 }.count
+        guard modes == 1 else {
+            throw ConvoyError.usage(
+                modes == 0
+                    ? "choose the load: --rate R --duration D, --stage D:R…, --vus N --duration D, or --find-limit"
+                    : "give one load model: --rate, --stage, --vus or --find-limit")
+        }
+        if findLimit {
+            mode = .findLimit
+        } else if let rate {
+            guard let perSecond = LoadSchedule.parseRate(rate), perSecond > 0 else {
+                throw ConvoyError.usage("--rate takes requests per second such as 100/s or 6000/m, not '\(rate)'")
+            }
+            guard let seconds = try Self.duration(duration, option: "duration") else {
+                throw ConvoyError.usage("--rate needs --duration (e.g. --duration 30s): a load test must end")
+            }
+            mode = .schedule(.constant(rate: perSecond, duration: seconds))
+        } else if let users {
+            guard let seconds = try Self.duration(duration, option: "duration") else {
+                throw ConvoyError.usage("--vus needs --duration (e.g. --duration 30s): a load test must end")
+            }
+            mode = .schedule(LoadSchedule(.closed(users: users, duration: seconds)))
+        } else {
+            let parsed = try stages.map { text in
+                guard let stage = LoadSchedule.parseStage(text) else {
+                    throw ConvoyError.usage("--stage takes DURATION:RATE such as 30s:100/s, not '\(text)'")
+                }
+                return stage
+            }
+            let start = try startRate.map { text in
+                guard let value = LoadSchedule.parseRate(text) else {
+                    throw ConvoyError.usage("--start-rate takes a rate such as 10/s, not '\(text)'")
+                }
+                return value
+            }
+            mode = .schedule(LoadSchedule(.open(startRate: start ?? 0, stages: parsed)))
+        }
+        if mode == .findLimit, duration != nil {
+            throw ConvoyError.usage("--find-limit ends by itself; cap it with --max-duration, not --duration")
+        }
+        if let token, !token.isEmpty {
+            authentication = .token(token)
+        } else if let credentialsFile {
+            guard let loginBase else { throw ConvoyError.usage("--credentials needs --region or --login-base") }
+            authentication = .oauth(try ClientCredentials.fromFile(credentialsFile), loginBase: loginBase)
+        } else if let credentials = try ClientCredentials.fromEnvironment(environment), let loginBase {
+            authentication = .oauth(credentials, loginBase: loginBase)
+        } else {
+            authentication = .none
+        }
+    }
+
+    func run(console: Console) async throws -> Int32 {
+        let credentials: any CredentialProvider
+        switch authentication {
+        case .none: credentials = StaticCredentials(token: nil)
+        case .token(let token): credentials = StaticCredentials(token: token)
+        case .oauth(let clientCredentials, let loginBase):
+            let oauth = OAuthClientCredentials(
+                credentials: clientCredentials, loginBase: loginBase,
+                transport: URLSessionTransport(maxConnectionsPerHost: 2), clock: ContinuousClock())
+            _ = try await oauth.accessToken()
+            credentials = oauth
+        }
+        let transport = AuthorizingTransport(
+            base: URLSessionTransport(maxConnectionsPerHost: min(maxInFlight, 1024), timeout: .seconds(30)),
+            credentials: credentials)
+        let (url, method, headers, body, ids) = (self.url, self.method, self.headers, self.body, self.ids)
+        let runner = LoadRunner(transport: transport, clock: ContinuousClock()) { index in
+            let id = ids.isEmpty ? UUID().uuidString.lowercased() : ids[index % ids.count]
+            let target = URL(string: url.replacingOccurrences(of: "{id}", with: id))!
+            return (HTTPRequest(method: method, url: target, headers: headers, body: body), 0)
+        }
+        console.error("convoy loadtest: \(method) \(url)")
+        let started = ContinuousClock.now
+        let work = Task { () -> (LoadRunner<ContinuousClock>.Result, LimiterReport?, LoadSchedule?) in
+            switch mode {
+            case .schedule(let schedule):
+                return (await runner.run(schedule, maxInFlight: maxInFlight), nil, schedule)
+            case .findLimit:
+                var finder = LimitFinder(runner: runner, clock: ContinuousClock())
+                finder.maxInFlight = maxInFlight
+                finder.maximumSeconds = maxDuration
+                finder.maximumRate = maxRate
+                let (report, samples) = await finder.run()
+                let elapsed = (ContinuousClock.now - started).seconds
+                return (
+                    .init(samples: samples, dropped: [], elapsed: elapsed, interrupted: Task.isCancelled), report, nil
+                )
+            }
+        }
+        let trap = SignalTrap { _ in work.cancel() }
+        defer { trap.cancel() }
+        let progress = Task { [console, showProgress] in
+            guard showProgress, console.isTerminal else { return }
+            while !Task.isCancelled {
+                let now = runner.progress()
+                let elapsed = (ContinuousClock.now - started).seconds
+                console.progress(
+                    "\(Int(elapsed)) s  sent \(now.sent)  in flight \(now.inFlight)  429s \(now.throttled)  "
+                        + "failed \(now.failed)  dropped \(now.dropped)")
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+        }
+        let (result, report, schedule) = await withTaskCancellationHandler {
+            await work.value
+        } onCancel: {
+            work.cancel()
+        }
+        progress.cancel()
+        console.clearProgress()
+        let summary = LoadSummary(
+            samples: result.samples, dropped: result.dropped, elapsed: result.elapsed, schedule: schedule)
+        let verdicts = thresholds.map { threshold -> (Threshold, Double?, Bool) in
+            let value = summary.value(of: threshold.metric, limit: report)
+            return (threshold, value, value.map(threshold.holds) ?? false)
+        }
+        console.print(
+            LoadTestReport.render(
+                summary: summary, report: report, mode: mode, maxInFlight: maxInFlight, verdicts: verdicts,
+                interrupted: result.interrupted))
+        try export(summary: summary, report: report, samples: result.samples)
+        if result.interrupted { return 130 }
+        return verdicts.allSatisfy { $0.2 } ? 0 : 99
+    }
+
+    private func export(summary: LoadSummary, report: LimiterReport?, samples: [LoadSample]) throws {
+        if let summaryExport {
+            struct Export: Encodable {
+                var summary: LoadSummary
+                var limiter: LimiterReport?
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try write(try encoder.encode(Export(summary: summary, limiter: report)), to: summaryExport)
+        }
+        if let timelinePath { try write(Data(summary.timelineCSV.utf8), to: timelinePath) }
+        if let requestsPath {
+            var lines = Data()
+            for sample in samples {
+                var fields = [
+                    "\"intended\":\(LoadSummary.format(sample.intended))",
+                    "\"sent\":\(LoadSummary.format(sample.sent))",
+                    "\"answered\":\(LoadSummary.format(sample.answered))",
+                    "\"status\":\(sample.status.map(String.init) ?? "null")",
+                ]
+                if let limit = sample.limit { fields.append("\"limit\":\(limit)") }
+                if let remaining = sample.remaining { fields.append("\"remaining\":\(remaining)") }
+                if let reset = sample.resetAfter { fields.append("\"reset\":\(LoadSummary.format(reset))") }
+                if let retry = sample.retryAfter { fields.append("\"retryAfter\":\(LoadSummary.format(retry))") }
+                lines.append(Data(("{" + fields.joined(separator: ",") + "}\n").utf8))
+            }
+            try write(lines, to: requestsPath)
+        }
+    }
+
+    private func write(_ data: Data, to path: String) throws {
+        do {
+            try data.write(to: URL(fileURLWithPath: path))
+        } catch {
+            throw ConvoyError.output("cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+
+    /// https anywhere; http on loopback, or elsewhere with `--insecure-http`.
+    static func validate(_ text: String, insecure: Bool, option: String = "api-base") throws -> URL {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), url.host != nil,
+            scheme == "https" || scheme == "http"
+        else {
+            throw ConvoyError.usage(
+                "\(option == "URL" ? "the URL" : "--" + option) must be an http(s) URL, not '\(text)'")
+        }
+        if scheme == "http", !FetchCommand.isLoopback(url), !insecure {
+            throw ConvoyError.usage(
+                "plain http to \(url.host ?? text) may carry a token in clear: use https, or --insecure-http for an "
+                    + "internal gateway")
+        }
+        return url
+    }
+
+    static func duration(_ text: String?, option: String) throws -> Double? {
+        guard let text else { return nil }
+        guard let seconds = LoadSchedule.parseDuration(text), seconds > 0 else {
+            throw ConvoyError.usage("--\(option) takes a duration such as 30s, 2m or 500ms, not '\(text)'")
+        }
+        return seconds
+    }
+}
+
+/// Adds `Authorization: Bearer <token>` from a credential provider to every request.
+private struct AuthorizingTransport: HTTPTransport {
+    let base: any HTTPTransport
+    let credentials: any CredentialProvider
+
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        var request = request
+        if let token = try await credentials.accessToken() { request.headers["Authorization"] = "Bearer \(token)" }
+        return try await base.send(request)
+    }
+}
+
+extension String {
+    fileprivate func trimmingSuffix(_ suffix: String) -> String {
+        hasSuffix(suffix) ? String(dropLast(suffix.count)) : self
+    }
+}

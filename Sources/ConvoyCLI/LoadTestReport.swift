@@ -1,0 +1,89 @@
+import ConvoyLoad
+import Foundation
+
+/// Formats a load test's summary, limiter report and thresholds for people.
+enum LoadTestReport {
+    static func render(
+        summary: LoadSummary, report: LimiterReport?, mode: LoadTestCommand.Mode, maxInFlight: Int,
+        verdicts: [(Threshold, Double?, Bool)], interrupted: Bool
+    ) -> String {
+        var lines: [String] = []
+        lines.append(interrupted ? "LOAD TEST (interrupted: what ran)" : "LOAD TEST")
+        lines.append("  model      " + describe(mode, maxInFlight: maxInFlight))
+        lines.append(
+            "  requests   \(summary.sent) sent in \(f(summary.seconds, 1)) s (\(f(summary.rate, 1))/s), "
+                + "\(summary.dropped) dropped"
+                + (summary.dropped > 0 ? " (no free slot: the rate could not be kept)" : ""))
+        lines.append(
+            "  answers    2xx/3xx \(summary.ok), 429 \(summary.throttled) (\(f(summary.throttledRate * 100, 2)) %), "
+                + "other 4xx \(summary.clientErrors), 5xx \(summary.serverErrors), no answer \(summary.transportErrors)"
+        )
+        lines.append("  latency    from due time:  " + latency(summary.latency))
+        lines.append("             from send:      " + latency(summary.latencyFromSend))
+        lines.append("  send lag   at most \(f(summary.maximumSendLagMilliseconds, 1)) ms behind schedule")
+        if let report {
+            lines.append("")
+            lines.append("LIMITER")
+            lines.append("  kind       \(report.kind.rawValue) (confidence \(report.confidence.rawValue))")
+            if let limit = report.limit, let window = report.windowSeconds {
+                lines.append("  limit      \(limit) per \(f(window, 2)) s = \(f(Double(limit) / window, 1)) requests/s")
+            } else if let rate = report.ratePerSecond {
+                lines.append("  rate       \(f(rate, 1)) requests/s")
+            }
+            if let burst = report.burst {
+                lines.append(
+                    "  burst      \(burst)" + (report.kind == .leakyBucket ? " (queued, as nginx's burst)" : " (depth)")
+                )
+            }
+            if let onset = report.onsetSeconds {
+                lines.append("  onset      first 429 after \(report.acceptedBeforeOnset) accepted in \(f(onset, 2)) s")
+            }
+            if !report.acceptedPerPeriod.isEmpty {
+                let unit = report.windowSeconds == nil ? "per second" : "per window"
+                lines.append(
+                    "  accepted   \(unit): "
+                        + report.acceptedPerPeriod.prefix(12).map(String.init).joined(separator: " "))
+            }
+            lines.append("  evidence")
+            lines += report.evidence.map { "    - " + $0 }
+            lines.append("  headers" + (report.headersLie ? "    (the headers do not tell the truth)" : ""))
+            lines += report.headers.map { "    - " + $0 }
+            lines.append("  probe      \(report.requests) requests in \(f(report.seconds, 1)) s")
+        }
+        if !verdicts.isEmpty {
+            lines.append("")
+            lines.append("THRESHOLDS")
+            for (threshold, value, holds) in verdicts {
+                lines.append(
+                    "  \(holds ? "ok  " : "FAIL") \(threshold.description)  (measured \(value.map { f($0, 3) } ?? "nothing"))"
+                )
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private static func describe(_ mode: LoadTestCommand.Mode, maxInFlight: Int) -> String {
+        switch mode {
+        case .findLimit:
+            return "--find-limit: burst from idle, over the limit, across a boundary"
+        case .schedule(let schedule):
+            switch schedule.model {
+            case .closed(let users, let duration):
+                return "closed, \(users) users for \(f(duration, 1)) s"
+            case .open(let start, let stages):
+                if stages.count == 1, stages[0].target == start {
+                    return "open, \(f(start, 1))/s for \(f(stages[0].duration, 1)) s (at most \(maxInFlight) in flight)"
+                }
+                let text = stages.map { "\(f($0.duration, 1)) s → \(f($0.target, 1))/s" }.joined(separator: ", ")
+                return "open, from \(f(start, 1))/s: \(text) (at most \(maxInFlight) in flight)"
+            }
+        }
+    }
+
+    private static func latency(_ latency: LoadSummary.Latency) -> String {
+        "p50 \(f(latency.p50, 1))  p90 \(f(latency.p90, 1))  p99 \(f(latency.p99, 1))  "
+            + "p99.9 \(f(latency.p999, 1))  max \(f(latency.max, 1)) ms"
+    }
+
+    private static func f(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
+}

@@ -1,0 +1,177 @@
+/// A load test's figures: counts, rates, latency percentiles and a per-second timeline.
+public struct LoadSummary: Sendable, Codable, Equatable {
+    /// Latency percentiles in milliseconds.
+    public struct Latency: Sendable, Codable, Equatable {
+        public var p50: Double
+        public var p90: Double
+        public var p95: Double
+        public var p99: Double
+        public var p999: Double
+        public var max: Double
+        public var mean: Double
+
+        init(_ histogram: LatencyHistogram) {
+            func ms(_ microseconds: UInt64) -> Double { Double(microseconds) / 1000 }
+            p50 = ms(histogram.value(atPercentile: 50))
+            p90 = ms(histogram.value(atPercentile: 90))
+            p95 = ms(histogram.value(atPercentile: 95))
+            p99 = ms(histogram.value(atPercentile: 99))
+            p999 = ms(histogram.value(atPercentile: 99.9))
+            max = ms(histogram.count == 0 ? 0 : histogram.max)
+            mean = histogram.mean / 1000
+        }
+    }
+
+    /// One second of the test.
+    public struct Second: Sendable, Codable, Equatable {
+        public var second: Int
+        public var targetRate: Double
+        public var sent: Int
+        public var ok: Int
+        public var throttled: Int
+        public var clientErrors: Int
+        public var serverErrors: Int
+        public var transportErrors: Int
+        public var dropped: Int
+        /// Requests outstanding at the end of the second.
+        public var inFlight: Int
+        /// The last rate-limit headers answered in the second.
+        public var limit: Int?
+        public var remaining: Int?
+        public var resetSeconds: Double?
+    }
+
+    public var seconds: Double
+    public var sent: Int
+    public var answered: Int
+    /// By class: 2xx/3xx, 429, other 4xx, 5xx, no answer.
+    public var ok: Int
+    public var throttled: Int
+    public var clientErrors: Int
+    public var serverErrors: Int
+    public var transportErrors: Int
+    /// Iterations the open model could not start (`maxInFlight` outstanding).
+    public var dropped: Int
+    /// Requests sent per second over the test.
+    public var rate: Double
+    /// Latency from the intended send time (coordinated omission corrected) and from the actual send.
+    public var latency: Latency
+    public var latencyFromSend: Latency
+    /// The worst lag of an actual send behind its due time, milliseconds.
+    public var maximumSendLagMilliseconds: Double
+    public var timeline: [Second]
+
+    /// Share of answers that were 429.
+    public var throttledRate: Double { answered == 0 ? 0 : Double(throttled) / Double(answered) }
+    /// Share of answers that failed: 5xx or no answer (429s are the object of study, counted apart).
+    public var failedRate: Double { answered == 0 ? 0 : Double(serverErrors + transportErrors) / Double(answered) }
+
+    public init(_ result: LoadRunner<ContinuousClock>.Result, schedule: LoadSchedule?) {
+        self.init(samples: result.samples, dropped: result.dropped, elapsed: result.elapsed, schedule: schedule)
+    }
+
+    public init(samples: [LoadSample], dropped: [Double], elapsed: Double, schedule: LoadSchedule?) {
+        var fromIntent = LatencyHistogram()
+        var fromSend = LatencyHistogram()
+        var lag = 0.0
+        let seconds = Int(elapsed.rounded(.up))
+        var timeline = (0..<Swift.max(seconds, 1)).map {
+            Second(
+                second: $0, targetRate: schedule?.targetRate(at: Double($0)) ?? 0, sent: 0, ok: 0, throttled: 0,
+                clientErrors: 0, serverErrors: 0, transportErrors: 0, dropped: 0, inFlight: 0)
+        }
+        func bin(_ time: Double) -> Int { Swift.min(Swift.max(Int(time), 0), timeline.count - 1) }
+        var counts = (ok: 0, throttled: 0, client: 0, server: 0, transport: 0)
+        for sample in samples {
+            fromIntent.record(UInt64(Swift.max(0, (sample.answered - sample.intended) * 1e6)))
+            fromSend.record(UInt64(Swift.max(0, (sample.answered - sample.sent) * 1e6)))
+            lag = Swift.max(lag, sample.sent - sample.intended)
+            timeline[bin(sample.sent)].sent += 1
+            let answered = bin(sample.answered)
+            switch sample.status {
+            case nil:
+                counts.transport += 1
+                timeline[answered].transportErrors += 1
+            case 429?:
+                counts.throttled += 1
+                timeline[answered].throttled += 1
+            case let status? where status >= 500:
+                counts.server += 1
+                timeline[answered].serverErrors += 1
+            case let status? where status >= 400:
+                counts.client += 1
+                timeline[answered].clientErrors += 1
+            default:
+                counts.ok += 1
+                timeline[answered].ok += 1
+            }
+            if sample.limit != nil || sample.remaining != nil {
+                timeline[answered].limit = sample.limit
+                timeline[answered].remaining = sample.remaining
+                timeline[answered].resetSeconds = sample.resetAfter
+            }
+            // Outstanding at the end of each second it spanned.
+            var second = Int(sample.sent)
+            while Double(second + 1) <= sample.answered, second < timeline.count {
+                if second >= 0 { timeline[second].inFlight += 1 }
+                second += 1
+            }
+        }
+        for time in dropped { timeline[bin(time)].dropped += 1 }
+        self.seconds = elapsed
+        sent = samples.count
+        answered = samples.count
+        ok = counts.ok
+        throttled = counts.throttled
+        clientErrors = counts.client
+        serverErrors = counts.server
+        transportErrors = counts.transport
+        self.dropped = dropped.count
+        rate = elapsed > 0 ? Double(samples.count) / elapsed : 0
+        latency = Latency(fromIntent)
+        latencyFromSend = Latency(fromSend)
+        maximumSendLagMilliseconds = lag * 1000
+        self.timeline = timeline
+    }
+
+    /// The value of a ``Threshold`` metric, in its base unit; nil for `limit` without a report.
+    public func value(of metric: String, limit: LimiterReport?) -> Double? {
+        switch metric {
+        case "p50": latency.p50
+        case "p90": latency.p90
+        case "p95": latency.p95
+        case "p99": latency.p99
+        case "p99.9": latency.p999
+        case "max": latency.max
+        case "http_429_rate": throttledRate
+        case "http_req_failed": failedRate
+        case "rate": rate
+        case "dropped": Double(dropped)
+        case "limit": limit?.ratePerSecond
+        default: nil
+        }
+    }
+
+    /// The timeline as CSV, one row per second.
+    public var timelineCSV: String {
+        var lines = [
+            "second,target_rate,sent,ok,throttled,client_errors,server_errors,transport_errors,dropped,in_flight,limit,remaining,reset_s"
+        ]
+        for row in timeline {
+            lines.append(
+                [
+                    "\(row.second)", Self.format(row.targetRate), "\(row.sent)", "\(row.ok)", "\(row.throttled)",
+                    "\(row.clientErrors)", "\(row.serverErrors)", "\(row.transportErrors)", "\(row.dropped)",
+                    "\(row.inFlight)", row.limit.map(String.init) ?? "", row.remaining.map(String.init) ?? "",
+                    row.resetSeconds.map(Self.format) ?? "",
+                ].joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A number with at most three decimals, for CSV and NDJSON.
+    public static func format(_ value: Double) -> String {
+        let rounded = (value * 1000).rounded() / 1000
+        return rounded == rounded.rounded() && abs(rounded) < 1e15 ? String(Int(rounded)) : String(rounded)
+    }
+}

@@ -1,0 +1,101 @@
+import Convoy
+import ConvoyLoad
+import ConvoyMock
+import Foundation
+import Testing
+
+/// `--find-limit` against the mock's four limiter kinds, two sizes each, on the real clock.
+@Suite(.serialized, .timeLimit(.minutes(3))) struct LimitFinderEndToEndTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        var limit: MockRateLimit
+        var kind: LimiterReport.Kind
+        var testDescription: String { "\(limit)" }
+    }
+
+    static let cases: [Case] = [
+        Case(limit: .fixedWindow(limit: 50, window: .seconds(1)), kind: .fixedWindow),
+        Case(limit: .fixedWindow(limit: 300, window: .seconds(2)), kind: .fixedWindow),
+        Case(limit: .slidingWindow(limit: 50, window: .seconds(1)), kind: .slidingWindow),
+        Case(limit: .slidingWindow(limit: 300, window: .seconds(2)), kind: .slidingWindow),
+        Case(limit: .tokenBucket(capacity: 30, refillPerSecond: 100), kind: .tokenBucket),
+        Case(limit: .tokenBucket(capacity: 100, refillPerSecond: 300), kind: .tokenBucket),
+        Case(limit: .leakyQueue(ratePerSecond: 100, burst: 10), kind: .leakyBucket),
+        Case(limit: .leakyQueue(ratePerSecond: 200, burst: 30), kind: .leakyBucket),
+    ]
+
+    static func probe(_ configuration: MockServerConfiguration) async throws -> (LimiterReport, MockCounters) {
+        let server = try MockAPIServer.start(configuration)
+        defer { server.shutdown() }
+        let base = server.baseURL.appendingPathComponent("api/v2/conversations")
+        let runner = LoadRunner(
+            transport: URLSessionTransport(maxConnectionsPerHost: 512, timeout: .seconds(10)), clock: ContinuousClock()
+        ) { index in
+            (
+                HTTPRequest(
+                    url: base.appendingPathComponent(MockConversationStore.sampleIDs(count: 1, seed: UInt64(index))[0])),
+                0
+            )
+        }
+        var finder = LimitFinder(runner: runner, clock: ContinuousClock())
+        finder.maximumRate = 1500
+        finder.maximumSeconds = 30
+        let (report, _) = await finder.run()
+        return (report, server.counters())
+    }
+
+    static func within(_ value: Double?, _ truth: Double, _ tolerance: Double) -> Bool {
+        guard let value else { return false }
+        return abs(value - truth) <= tolerance * truth
+    }
+
+    @Test(arguments: cases)
+    func theKindAndItsFiguresAreInferred(_ testCase: Case) async throws {
+        let (report, _) = try await Self.probe(
+            MockServerConfiguration(rateLimit: testCase.limit, latency: .fixed(.milliseconds(2))))
+        let summary =
+            "\(report.kind), limit \(report.limit as Any) per \(report.windowSeconds as Any) s, "
+            + "rate \(report.ratePerSecond as Any), burst \(report.burst as Any)\n"
+            + report.evidence.joined(separator: "\n") + "\n" + report.headers.joined(separator: "\n")
+        #expect(report.kind == testCase.kind, "\(summary)")
+        #expect(!report.headersLie, "the mock's headers are honest: \(summary)")
+        switch testCase.limit {
+        case .fixedWindow(let limit, let window), .slidingWindow(let limit, let window):
+            #expect(Self.within(report.limit.map(Double.init), Double(limit), 0.05), "\(summary)")
+            #expect(Self.within(report.windowSeconds, window.seconds, 0.10), "\(summary)")
+            #expect(Self.within(report.ratePerSecond, Double(limit) / window.seconds, 0.05), "\(summary)")
+            // About 3.5 windows of load (the burst, three clumps, the boundary probe) and two of idle
+            // (a window, then the wait for the predicted boundary) on a quiet machine; the bound
+            // leaves room for the rest of the suite running beside it.
+            #expect(report.seconds <= 8 * window.seconds + 1, "\(summary)")
+        case .tokenBucket(let capacity, let rate):
+            #expect(Self.within(report.ratePerSecond, rate, 0.05), "\(summary)")
+            #expect(Self.within(report.burst.map(Double.init), Double(capacity), 0.10), "\(summary)")
+            #expect(report.seconds <= 10, "\(summary)")
+        case .leakyQueue(let rate, let burst):
+            #expect(Self.within(report.ratePerSecond, rate, 0.05), "\(summary)")
+            #expect(Self.within(report.burst.map(Double.init), Double(burst), 0.10), "\(summary)")
+            #expect(report.seconds <= 10, "\(summary)")
+        default:
+            Issue.record("no expectation for \(testCase.limit)")
+        }
+    }
+
+    @Test func lyingHeadersAreReportedAsLies() async throws {
+        var configuration = MockServerConfiguration(
+            rateLimit: .fixedWindow(limit: 100, window: .seconds(2)), latency: .fixed(.milliseconds(2)))
+        configuration.lies = MockLies(remainingOffset: 5, retryAfterFactor: 0.5)
+        let (report, _) = try await Self.probe(configuration)
+        let text = report.headers.joined(separator: "\n")
+        #expect(report.kind == .fixedWindow && report.limit == 100, "\(report.evidence)")
+        #expect(report.headersLie)
+        #expect(text.contains("remaining LIES: 429s began while the last answer said 5 remained"), "\(text)")
+        #expect(text.contains("Retry-After LIES"), "\(text)")
+
+        let (honest, _) = try await Self.probe(
+            MockServerConfiguration(
+                rateLimit: .fixedWindow(limit: 100, window: .seconds(2)), latency: .fixed(.milliseconds(2))))
+        #expect(!honest.headersLie, "\(honest.headers)")
+        #expect(honest.headers.joined().contains("remaining is honest"))
+        #expect(honest.headers.joined().contains("Retry-After is honest"))
+    }
+}
