@@ -25,6 +25,8 @@ struct LoadTestCommand {
           --ids FILE            ids for '{id}', one per line
           --region, --api-base, --login-base, --token, --credentials, GENESYSCLOUD_* variables:
                                 as for 'convoy fetch'; a token is sent as 'Authorization: Bearer …'
+          --tokens FILE         with --find-limit: bearer tokens, one per line; right after the first 429
+                                a second token is tried, to tell a limit per token from a shared one
           --insecure-http       allow plain http to a host other than loopback (an internal gateway);
                                 without it http is refused there, because a token may travel
 
@@ -47,6 +49,7 @@ struct LoadTestCommand {
                                 dropped, limit (/s), e.g. 'p99<500ms' 'http_429_rate<1%' 'limit>=95/s'
           --summary-export F    the summary (and the limiter report) as JSON
           --timeline F          the per-second timeline as CSV
+          --chart F             the per-second timeline as an SVG chart
           --requests F          one NDJSON line per request
           --no-progress         no live progress line on a terminal
 
@@ -79,9 +82,12 @@ struct LoadTestCommand {
     var thresholds: [Threshold]
     var summaryExport: String?
     var timelinePath: String?
+    var chartPath: String?
     var requestsPath: String?
     var showProgress: Bool
     var authentication: FetchCommand.Authentication
+    /// `--tokens`: more bearer tokens, for the scope probe.
+    var tokens: [String]
 
     init(arguments: [String], environment: [String: String]) throws {
         var arguments = Arguments(arguments)
@@ -126,6 +132,16 @@ struct LoadTestCommand {
             ?? region?.loginBase ?? apiBase
         let token = try arguments.value("token") ?? environment["GENESYSCLOUD_ACCESS_TOKEN"]
         let credentialsFile = try arguments.value("credentials")
+        if let file = try arguments.value("tokens") {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw ConvoyError.usage("cannot read --tokens \(file)")
+            }
+            tokens = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }
+            guard tokens.count >= 2 else { throw ConvoyError.usage("--tokens \(file) needs two tokens or more") }
+        } else {
+            tokens = []
+        }
         // Timing and output.
         let rate = try arguments.value("rate")
         let duration = try arguments.value("duration")
@@ -153,6 +169,7 @@ struct LoadTestCommand {
         }
         summaryExport = try arguments.value("summary-export")
         timelinePath = try arguments.value("timeline")
+        chartPath = try arguments.value("chart")
         requestsPath = try arguments.value("requests")
         showProgress = try !arguments.flag("no-progress")
         let positionals = arguments.takePositionals()
@@ -214,7 +231,10 @@ struct LoadTestCommand {
         if mode == .findLimit, duration != nil {
             throw ConvoyError.usage("--find-limit ends by itself; cap it with --max-duration, not --duration")
         }
-        if let token, !token.isEmpty {
+        if !tokens.isEmpty {
+            guard findLimit else { throw ConvoyError.usage("--tokens is for --find-limit's scope probe") }
+            authentication = .token(tokens[0])
+        } else if let token, !token.isEmpty {
             authentication = .token(token)
         } else if let credentialsFile {
             guard let loginBase else { throw ConvoyError.usage("--credentials needs --region or --login-base") }
@@ -258,6 +278,16 @@ struct LoadTestCommand {
                 finder.maxInFlight = maxInFlight
                 finder.maximumSeconds = maxDuration
                 finder.maximumRate = maxRate
+                if tokens.count >= 2 {
+                    let second = AuthorizingTransport(
+                        base: URLSessionTransport(maxConnectionsPerHost: 8, timeout: .seconds(30)),
+                        credentials: StaticCredentials(token: tokens[1]))
+                    finder.otherToken = LoadRunner(transport: second, clock: ContinuousClock()) { index in
+                        let id = ids.isEmpty ? UUID().uuidString.lowercased() : ids[index % ids.count]
+                        let target = URL(string: url.replacingOccurrences(of: "{id}", with: id))!
+                        return (HTTPRequest(method: method, url: target, headers: headers, body: body), 1)
+                    }
+                }
                 let (report, samples) = await finder.run()
                 let elapsed = (ContinuousClock.now - started).seconds
                 return (
@@ -311,6 +341,9 @@ struct LoadTestCommand {
             try write(try encoder.encode(Export(summary: summary, limiter: report)), to: summaryExport)
         }
         if let timelinePath { try write(Data(summary.timelineCSV.utf8), to: timelinePath) }
+        if let chartPath {
+            try write(Data(summary.chart(title: "convoy loadtest \(method) \(url)", limit: report).utf8), to: chartPath)
+        }
         if let requestsPath {
             var lines = Data()
             for sample in samples {

@@ -25,6 +25,9 @@ public struct LimitFinder<C: Clock>: Sendable where C.Duration == Duration {
     public var maximumSeconds = 180.0
     /// Requests outstanding at most.
     public var maxInFlight = 512
+    /// Sends with another token (`--tokens`): right after the first 429, a few requests go with it
+    /// to tell a limit per token from one the tokens share.
+    public var otherToken: LoadRunner<C>?
 
     public init(runner: LoadRunner<C>, clock: C) {
         self.runner = runner
@@ -70,6 +73,17 @@ public struct LimitFinder<C: Clock>: Sendable where C.Duration == Duration {
         let onsetSeconds = onset.sent - start
         let burstSeconds = (ordered.last?.sent ?? start) - start
         var base = accepted.map { $0.answered - $0.sent }.min() ?? 0
+        var scope: String?
+        if let otherToken {
+            let probe = await otherToken.run(.constant(rate: 1000, duration: 0.005), maxInFlight: 5, origin: origin)
+            let through = probe.samples.filter(\.accepted).count
+            scope =
+                through > 0
+                ? "scope: right after the first token's 429, \(through) of \(probe.samples.count) requests with a "
+                    + "second token were accepted: the limit is per token"
+                : "scope: right after the first token's 429, all \(probe.samples.count) requests with a second token "
+                    + "were refused too: the tokens share one budget"
+        }
         evidence.append(
             "burst from idle: \(accepted.count) accepted, the first 429 after \(LimiterInference.format(onsetSeconds)) s"
         )
@@ -138,7 +152,7 @@ public struct LimitFinder<C: Clock>: Sendable where C.Duration == Duration {
         report.evidence = evidence + report.evidence
         // A window's stated limit is comparable with `L`; a bucket's (its depth, or nginx's burst + 1) is not.
         let findings = LimiterInference.headerFindings(samples, limit: report.limit)
-        report.headers = findings.lines
+        report.headers = findings.lines + (scope.map { [$0] } ?? [])
         report.headersLie = findings.lie
         return (finish(report, samples, elapsed()), samples)
     }

@@ -174,4 +174,22 @@ public struct LoadSummary: Sendable, Codable, Equatable {
         let rounded = (value * 1000).rounded() / 1000
         return rounded == rounded.rounded() && abs(rounded) < 1e15 ? String(Int(rounded)) : String(rounded)
     }
+
+    /// The timeline as an SVG chart (``TimelineChart``): sent, accepted and 429s per second, and
+    /// the limiter's rate when a report found one.
+    public func chart(title: String, limit: LimiterReport?) -> String {
+        let allowed = limit?.ratePerSecond.map { [TimelineChart.Allowed(from: 0, to: seconds, rate: $0)] } ?? []
+        return TimelineChart.render(
+            title: title,
+            subtitle: "requests per second — grey sent, green 2xx/3xx, red 429"
+                + (allowed.isEmpty ? "" : ", light grey the rate the limiter allows"),
+            series: [
+                TimelineChart.Series(
+                    name: "per second",
+                    points: timeline.map {
+                        .init(sent: Double($0.sent), ok: Double($0.ok), throttled: Double($0.throttled))
+                    })
+            ],
+            bucketSeconds: 1, allowed: allowed, showSent: true)
+    }
 }

@@ -14,7 +14,7 @@ import Testing
         let (status, console) = await convoy([
             "loadtest", url, "--rate", "200/s", "--duration", "2s", "--no-progress", "--threshold", "dropped==0",
             "--threshold", "http_429_rate<1%", "--summary-export", scratch.file("s.json"), "--timeline",
-            scratch.file("t.csv"), "--requests", scratch.file("r.ndjson"),
+            scratch.file("t.csv"), "--requests", scratch.file("r.ndjson"), "--chart", scratch.file("c.svg"),
         ])
         #expect(status == 0, "\(console.capturedOutput)\(console.capturedError)")
         #expect(server.counters().requests == 400, "exactly the schedule: 200/s for 2 s")
@@ -28,6 +28,8 @@ import Testing
         let timeline = try String(contentsOfFile: scratch.file("t.csv"), encoding: .utf8).split(separator: "\n")
         #expect(timeline.first?.hasPrefix("second,target_rate,sent,ok,throttled") == true)
         #expect(lineCount(scratch.file("r.ndjson")) == 400)
+        let chart = try String(contentsOfFile: scratch.file("c.svg"), encoding: .utf8)
+        #expect(chart.hasPrefix("<svg") && chart.contains("<polyline") && chart.hasSuffix("</svg>\n"))
     }
 
     @Test func findLimitReportsTheLimiterAndThresholdsJudgeIt() async throws {
@@ -37,15 +39,19 @@ import Testing
                 rateLimit: .fixedWindow(limit: 100, window: .seconds(1)), latency: .fixed(.milliseconds(2))))
         defer { server.shutdown() }
         let url = server.baseURL.absoluteString + "/api/v2/conversations/{id}"
+        let tokens = scratch.file("tokens.txt")
+        try "token-one\ntoken-two\n".write(toFile: tokens, atomically: true, encoding: .utf8)
         let (status, console) = await convoy([
             "loadtest", url, "--find-limit", "--no-progress", "--threshold", "limit>=95/s", "--threshold",
-            "limit<=105/s", "--summary-export", scratch.file("s.json"),
+            "limit<=105/s", "--summary-export", scratch.file("s.json"), "--tokens", tokens,
         ])
         let output = console.capturedOutput
         #expect(status == 0, "\(output)\(console.capturedError)")
         #expect(output.contains("kind       fixed window"), "\(output)")
         #expect(output.contains("limit      100 per "), "\(output)")
         #expect(output.contains("remaining is honest"))
+        #expect(output.contains("were refused too: the tokens share one budget"), "the mock's budget is per server")
+        #expect(!output.contains("token-one") && !output.contains("token-two"), "tokens never in the output")
         let export = try #require(
             JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: scratch.file("s.json"))))
                 as? [String: Any])
