@@ -1,4 +1,5 @@
 import Convoy
+import ConvoyMock
 import Foundation
 
 /// `--sha256 MB`: Convoy's SHA-256 against coreutils' `sha256sum` on the same file, in one run.
@@ -20,7 +21,7 @@ struct HashBenchmark {
         var theirs: [Double] = []
         for round in 0...rounds {
             var started = ContinuousClock.now
-            let reference = try sha256sum(path)
+            let reference = try Coreutils.sha256sum(path)
             let referenceSeconds = (ContinuousClock.now - started).seconds
             started = ContinuousClock.now
             let digest = try SHA256.hexDigest(ofFileAt: path).hex
@@ -55,18 +56,6 @@ struct HashBenchmark {
             }
             try handle.write(contentsOf: block.withUnsafeBytes { Data($0) })
         }
-    }
-
-    private func sha256sum(_ path: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-        process.arguments = [path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(String(decoding: output, as: UTF8.self).prefix(64))
     }
 
     private func median(_ values: [Double]) -> Double {

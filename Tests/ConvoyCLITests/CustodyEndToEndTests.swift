@@ -10,18 +10,6 @@ import Testing
         try ManifestLog(path: path).lines().map(RunManifest.decode)
     }
 
-    static func sha256sum(_ path: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-        process.arguments = [path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return String(text.prefix(64))
-    }
-
     /// Starts the real `convoy fetch` on `input`, output and errors in `scratch`.
     static func start(_ server: MockAPIServer, input: String, _ scratch: borrowing TemporaryDirectory) throws -> Process
     {
@@ -90,9 +78,9 @@ import Testing
         #expect(lines.count == 3)
         let last = try #require(lines.last)
         #expect(last.outcome == .completed && last.input.complete && last.input.records == all.count)
-        #expect(last.output.sha256 == (try Self.sha256sum(output)))
-        #expect(last.errors.sha256 == (try Self.sha256sum(errors)))
-        #expect(last.input.sha256 == (try Self.sha256sum(input)))
+        #expect(last.output.sha256 == (try Coreutils.sha256sum(output)))
+        #expect(last.errors.sha256 == (try Coreutils.sha256sum(errors)))
+        #expect(last.input.sha256 == (try Coreutils.sha256sum(input)))
         #expect(last.output.lines + last.errors.lines == all.count)
 
         let (verified, report) = await convoy(["verify", output, "--input", input])
@@ -210,7 +198,7 @@ import Testing
         #expect(manifest.output.sha256 == SHA256.hex(SHA256.hash(streamed)))
         let stored = scratch.file("stored.ndjson")
         try streamed.write(to: URL(fileURLWithPath: stored))
-        #expect(manifest.output.sha256 == (try Self.sha256sum(stored)))
+        #expect(manifest.output.sha256 == (try Coreutils.sha256sum(stored)))
         let streamedIDs = try ids(stored)
         let failed = try ids(scratch.file("errors.ndjson"))
         #expect(Set(streamedIDs).union(failed) == Set(all) && streamedIDs.count + failed.count == all.count)

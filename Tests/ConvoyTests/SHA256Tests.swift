@@ -20,20 +20,6 @@ import Testing
         return bytes
     }
 
-    /// The lowercase hex digest that coreutils' `sha256sum` prints for the file at `path`.
-    static func sha256sum(_ path: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-        process.arguments = [path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0)
-        return String(decoding: output.prefix(64), as: UTF8.self)
-    }
-
     static func write(_ bytes: [UInt8], to path: String) throws {
         try Data(bytes).write(to: URL(fileURLWithPath: path))
     }
@@ -80,7 +66,7 @@ import Testing
         let bytes = Self.randomBytes(length, using: &generator)
         let path = scratch.file("boundary-\(length)")
         try Self.write(bytes, to: path)
-        let expected = try Self.sha256sum(path)
+        let expected = try Coreutils.sha256sum(path)
         #expect(SHA256.hex(SHA256.hash(bytes)) == expected)
         let file = try SHA256.hexDigest(ofFileAt: path)
         #expect(file.hex == expected)
@@ -129,7 +115,7 @@ import Testing
             let bytes = Self.randomBytes(length, using: &generator)
             let path = scratch.file("random-\(index)")
             try Self.write(bytes, to: path)
-            let expected = try Self.sha256sum(path)
+            let expected = try Coreutils.sha256sum(path)
             let file = try SHA256.hexDigest(ofFileAt: path)
             #expect(file.hex == expected, "file \(index), \(length) bytes")
             #expect(file.bytes == Int64(length))
