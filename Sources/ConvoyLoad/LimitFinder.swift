@@ -3,14 +3,15 @@ import Synchronization
 /// Finds a server's rate limit and infers its limiter, in three probes of a few windows each.
 ///
 /// 1. **Burst from idle**: `burstConcurrency` requests at a time until the first 429. Accepted in
-///    the burst: `A`, sent over `T₁` seconds; the fastest answer is the base latency.
+///    the burst: `A`, sent over `T₁` seconds.
 /// 2. **Over the limit**: a constant rate `R₂ = A / (2·T₁)` (clamped to `maximumRate`; raised
 ///    fourfold while more than half of its requests are accepted), until acceptance has come in
 ///    three clumps at a regular period (a window: clumps of `L`, `W` apart), or 60 requests were
 ///    accepted evenly over at least 3 s (a bucket: rate `r` the slope of their count over time, depth
 ///    `A − r·T₁`; a leaky bucket's `burst` is one less, as nginx counts the request being served).
-///    Accepted requests answered later than the fastest by at least half an interval were queued:
-///    a leaky bucket.
+///    Accepted requests answered later than the 429s beside them by at least half an interval, and
+///    the burst's acceptances answered one after another (at least half an interval apart), were
+///    queued: a leaky bucket.
 /// 3. **Across a boundary** (windows only): after a window of idle, `2L` requests spread evenly
 ///    over `[B − δ, B + δ)` around a predicted boundary `B`, `δ ≤ W/4`. A fixed window lets about
 ///    `2L` through (a full window on each side), a sliding window `L`.
@@ -72,7 +73,6 @@ public struct LimitFinder<C: Clock>: Sendable where C.Duration == Duration {
         let accepted = ordered.filter(\.accepted)
         let onsetSeconds = onset.sent - start
         let burstSeconds = (ordered.last?.sent ?? start) - start
-        var base = accepted.map { $0.answered - $0.sent }.min() ?? 0
         var scope: String?
         if let otherToken {
             let probe = await otherToken.run(.constant(rate: 1000, duration: 0.005), maxInFlight: 5, origin: origin)
@@ -111,7 +111,6 @@ public struct LimitFinder<C: Clock>: Sendable where C.Duration == Duration {
             rate = min(rate * 4, maximumRate)
         }
         let clumps = LimiterInference.clumps(over)
-        base = min(base, over.filter(\.accepted).map { $0.answered - $0.sent }.min() ?? base)
         var report: LimiterReport
         if LimiterInference.looksLikeWindow(clumps), let window = LimiterInference.window(clumps) {
             evidence.append(
@@ -123,8 +122,9 @@ public struct LimitFinder<C: Clock>: Sendable where C.Duration == Duration {
         } else {
             let settled = over.filter { $0.sent >= overStart }
             let measured = LimiterInference.acceptedRate(settled) ?? 0
-            let delay = LimiterInference.queueDelay(settled, base: base)
-            let queued = measured > 0 && delay >= max(0.003, 0.5 / measured)
+            let delay = LimiterInference.queueDelay(settled)
+            let ramp = LimiterInference.latencyRamp(burst.samples)
+            let queued = measured > 0 && delay >= max(0.003, 0.5 / measured) && ramp >= 0.5 / measured
             report = LimiterReport(kind: queued ? .leakyBucket : .tokenBucket)
             report.ratePerSecond = measured
             let depth = Double(accepted.count) - measured * burstSeconds
@@ -134,10 +134,13 @@ public struct LimitFinder<C: Clock>: Sendable where C.Duration == Duration {
                     + "\(LimiterInference.format(measured))/s over \(settled.filter(\.accepted).count) acceptances")
             evidence.append(
                 queued
-                    ? "accepted requests were held \(LimiterInference.format(delay * 1000)) ms beyond the fastest answer "
-                        + "(about \(LimiterInference.format(delay * measured)) intervals): a queue, the excess delayed"
-                    : "accepted requests were answered as fast as any (\(LimiterInference.format(delay * 1000)) ms "
-                        + "beyond the fastest): a meter, the excess refused at once")
+                    ? "accepted requests were answered \(LimiterInference.format(delay * 1000)) ms later than the 429s "
+                        + "(about \(LimiterInference.format(delay * measured)) intervals), the burst's one "
+                        + "\(LimiterInference.format(ramp * 1000)) ms after another: a queue, the excess delayed"
+                    : "the burst's accepted requests were answered together (\(LimiterInference.format(ramp * 1000)) ms "
+                        + "apart, an interval is \(LimiterInference.format(1000 / max(measured, 1e-9))) ms), "
+                        + "\(LimiterInference.format(delay * 1000)) ms after the 429s: a meter, the excess refused at once"
+            )
             evidence.append(
                 "depth: \(accepted.count) accepted in the burst − \(LimiterInference.format(measured))/s × "
                     + "\(LimiterInference.format(burstSeconds)) s = \(LimiterInference.format(max(0, depth)))")

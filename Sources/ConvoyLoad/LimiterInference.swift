@@ -103,10 +103,33 @@ enum LimiterInference {
         return variance > 0 ? covariance / variance : nil
     }
 
-    /// How long admitted requests were held, beyond the fastest answers: the queue's delay.
-    static func queueDelay(_ samples: [LoadSample], base: Double) -> Double {
-        let latencies = samples.filter(\.accepted).map { $0.answered - $0.sent }
-        return latencies.isEmpty ? 0 : median(latencies) - base
+    /// How much longer accepted requests took than refused ones: a queue holds the former and
+    /// refuses the latter at once; a meter answers both alike. Comparing the two in the same
+    /// stretch of time cancels whatever slows every answer (the network, a busy client).
+    static func queueDelay(_ samples: [LoadSample]) -> Double {
+        let accepted = samples.filter(\.accepted).map { $0.answered - $0.sent }
+        let refused = samples.filter(\.throttled).map { $0.answered - $0.sent }
+        guard !accepted.isEmpty, !refused.isEmpty else { return 0 }
+        return median(accepted) - median(refused)
+    }
+
+    /// Seconds of latency added per place in line: the least-squares slope of the accepted
+    /// requests' latencies against the order they were answered in. A queue answers a burst one
+    /// interval apart (slope `1/r`); a meter answers it at once (slope near 0), however slow the
+    /// server's work or the client is.
+    static func latencyRamp(_ samples: [LoadSample]) -> Double {
+        let latencies = samples.filter(\.accepted).sorted { $0.answered < $1.answered }.map { $0.answered - $0.sent }
+        guard latencies.count >= 3 else { return 0 }
+        let n = Double(latencies.count)
+        let meanRank = (n - 1) / 2
+        let meanLatency = latencies.reduce(0, +) / n
+        var covariance = 0.0
+        var variance = 0.0
+        for (rank, latency) in latencies.enumerated() {
+            covariance += (Double(rank) - meanRank) * (latency - meanLatency)
+            variance += (Double(rank) - meanRank) * (Double(rank) - meanRank)
+        }
+        return covariance / variance
     }
 
     /// What the headers said against what the server did.
