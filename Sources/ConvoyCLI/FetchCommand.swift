@@ -87,6 +87,9 @@ struct FetchCommand {
     var outputPath: String
     var errorsPath: String
     var manifestPath: String
+    /// Where `--interval` keeps its journal and checkpoint: beside the output, or for a stream
+    /// beside the files named after the start time.
+    var discoveryState: String
     var configuration: FetchConfiguration
     var showProgress: Bool
     /// The command line as the manifest records it, secrets redacted.
@@ -132,6 +135,7 @@ struct FetchCommand {
         let base = outputPath == "-" ? "convoy-\(Self.compactTimestamp(now)).ndjson" : outputPath
         errorsPath = try arguments.value("errors") ?? Self.defaultErrorsPath(for: base)
         manifestPath = try arguments.value("manifest") ?? ManifestLog.defaultPath(for: base)
+        discoveryState = base
         for (option, path) in [("errors", errorsPath), ("manifest", manifestPath)] where path == "-" {
             throw ConvoyError.usage("--\(option) must name a file: only the records (--output -) can stream")
         }
@@ -227,7 +231,7 @@ struct FetchCommand {
         let summary: FetchSummary
         if let interval {
             let apiBase = configuration.apiBase
-            let stateFile = outputPath == "-" ? String(manifestPath.dropLast(".manifest.ndjson".count)) : outputPath
+            let stateFile = discoveryState
             summary = try await runner.run { sender in
                 IntervalDiscovery(
                     query: interval, apiBase: apiBase, sender: sender, clock: ContinuousClock(), stateFile: stateFile)

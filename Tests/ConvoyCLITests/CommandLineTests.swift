@@ -123,7 +123,7 @@ struct UsageCase: Sendable, CustomTestStringConvertible {
         #expect(console.capturedError.contains("cannot open /nonexistent/ids.txt"))
     }
 
-    @Test(arguments: ["fetch", "verify", "demo", "mock-server"])
+    @Test(arguments: ["fetch", "loadtest", "verify", "demo", "mock-server"])
     func everyCommandHasHelp(_ command: String) async {
         let (status, console) = await convoy([command, "--help"])
         #expect(status == 0)
