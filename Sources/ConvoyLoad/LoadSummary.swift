@@ -42,8 +42,8 @@ public struct LoadSummary: Sendable, Codable, Equatable {
     }
 
     public var seconds: Double
+    /// Requests sent, each of them answered or failed.
     public var sent: Int
-    public var answered: Int
     /// By class: 2xx/3xx, 429, other 4xx, 5xx, no answer.
     public var ok: Int
     public var throttled: Int
@@ -62,13 +62,9 @@ public struct LoadSummary: Sendable, Codable, Equatable {
     public var timeline: [Second]
 
     /// Share of answers that were 429.
-    public var throttledRate: Double { answered == 0 ? 0 : Double(throttled) / Double(answered) }
+    public var throttledRate: Double { sent == 0 ? 0 : Double(throttled) / Double(sent) }
     /// Share of answers that failed: 5xx or no answer (429s are the object of study, counted apart).
-    public var failedRate: Double { answered == 0 ? 0 : Double(serverErrors + transportErrors) / Double(answered) }
-
-    public init(_ result: LoadRunner<ContinuousClock>.Result, schedule: LoadSchedule?) {
-        self.init(samples: result.samples, dropped: result.dropped, elapsed: result.elapsed, schedule: schedule)
-    }
+    public var failedRate: Double { sent == 0 ? 0 : Double(serverErrors + transportErrors) / Double(sent) }
 
     public init(samples: [LoadSample], dropped: [Double], elapsed: Double, schedule: LoadSchedule?) {
         var fromIntent = LatencyHistogram()
@@ -120,7 +116,6 @@ public struct LoadSummary: Sendable, Codable, Equatable {
         for time in dropped { timeline[bin(time)].dropped += 1 }
         self.seconds = elapsed
         sent = samples.count
-        answered = samples.count
         ok = counts.ok
         throttled = counts.throttled
         clientErrors = counts.client
