@@ -35,8 +35,12 @@ enum LimiterInference {
     /// than ten times the median gap, 2 % of the whole span and 5 ms. A pause of the client's own
     /// (no requests, so no 429s) does not split a clump, nor do 429s reordered among acceptances
     /// (two requests sent microseconds apart can reach the server the other way round).
+    ///
+    /// Acceptances before the first 429 are left out: they finish whatever budget the probe found,
+    /// a partial clump, so the first clump starts where the limiter reopened.
     static func clumps(_ samples: [LoadSample]) -> [Run] {
         let ordered = samples.filter { $0.accepted || $0.throttled }.sorted { $0.sent < $1.sent }
+            .drop { !$0.throttled }
         let times = ordered.filter(\.accepted).map(\.sent)
         guard let first = times.first else { return [] }
         let gaps = zip(times.dropFirst(), times).map { $0 - $1 }
