@@ -84,4 +84,20 @@ import Testing
             #expect(lastSync > lastWrite, "\(name) has records written after its last sync")
         }
     }
+
+    @Test func aManifestLineIsSyncedAndSoIsTheFolderOfANewManifest() throws {
+        let folder = try TemporaryDirectory()
+        let files = RecordingFileSystem()
+        let log = ManifestLog(path: folder.file("m.ndjson"), fileSystem: files)
+        try log.append(CustodyTests.manifest(fetched: 1))
+        let folderName = (folder.path as NSString).lastPathComponent
+        #expect(
+            files.calls == [
+                .open("m.ndjson"), .write("m.ndjson"), .fsync("m.ndjson"), .open(folderName), .fsync(folderName),
+            ])
+        files.reset()
+        try log.append(CustodyTests.manifest(fetched: 2))
+        #expect(
+            files.calls == [.open("m.ndjson"), .write("m.ndjson"), .fsync("m.ndjson")], "the name is on disk already")
+    }
 }

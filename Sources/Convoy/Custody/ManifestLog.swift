@@ -1,10 +1,15 @@
+import Foundation
+
 /// The manifest file of an output: one sealed ``RunManifest`` line per run, chained by hash.
 public struct ManifestLog: Sendable {
     /// Where the lines live.
     public let path: String
+    private let fileSystem: any FileSystem
 
-    public init(path: String) {
+    /// - Parameter fileSystem: the system calls that append and sync (a test may record them).
+    public init(path: String, fileSystem: any FileSystem = PosixFileSystem()) {
         self.path = path
+        self.fileSystem = fileSystem
     }
 
     /// `out.ndjson` → `out.manifest.ndjson` (the same rule as the errors file's name).
@@ -35,15 +40,17 @@ public struct ManifestLog: Sendable {
     }
 
     /// Appends `manifest` chained to the current last line (its `previous` is set here), sealed,
-    /// and forces it to disk. Returns the line written.
+    /// and forces it to disk (and the folder, when the file is new). Returns the line written.
     @discardableResult
     public func append(_ manifest: RunManifest) throws -> [UInt8] {
         var manifest = manifest
         manifest.previous = try lines().last.map { SHA256.hex(SHA256.hash($0)) }
         let line = try manifest.sealedLine()
-        let file = try NDJSONFile(path: path)
+        let created = !FileManager.default.fileExists(atPath: path)
+        let file = try NDJSONFile(path: path, fileSystem: fileSystem)
         try file.append(line)
         try file.sync()
+        if created { AtomicFile.syncFolder(of: path, fileSystem: fileSystem) }  // the new file's name must survive too
         return line
     }
 }

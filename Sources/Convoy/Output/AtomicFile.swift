@@ -28,6 +28,12 @@ public enum AtomicFile {
             _ = unlink(temp)
             throw ConvoyError.output("cannot rewrite \(path): \(reason)")
         }
+        syncFolder(of: path, fileSystem: fileSystem)
+    }
+
+    /// Forces the folder holding `path` to disk, so that a file created or renamed there survives
+    /// a power loss (best effort: a folder that cannot be opened is left as it is).
+    public static func syncFolder(of path: String, fileSystem: any FileSystem = PosixFileSystem()) {
         let folder = (path as NSString).deletingLastPathComponent
         let folderFD = fileSystem.open(folder.isEmpty ? "." : folder, flags: O_RDONLY | O_CLOEXEC, mode: 0)
         if folderFD >= 0 {

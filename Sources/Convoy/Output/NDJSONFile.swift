@@ -53,7 +53,7 @@ public final class NDJSONFile {
 
     deinit {
         guard streamTally == nil else { return }
-        _ = fileSystem.fsync(descriptor)
+        if unsyncedWrites > 0 { _ = fileSystem.fsync(descriptor) }
         _ = close(descriptor)
     }
 
