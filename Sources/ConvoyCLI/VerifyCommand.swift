@@ -4,7 +4,7 @@ import Foundation
 /// `convoy verify`: checks an output against its manifest, and optionally against its input.
 struct VerifyCommand {
     static let help = """
-        USAGE: convoy verify OUTPUT [--input IDS_FILE] [--errors FILE] [--manifest FILE]
+        USAGE: convoy verify OUTPUT [--input IDS_FILE | --from-export PATH] [--errors FILE] [--manifest FILE]
 
         Checks that OUTPUT, its errors file and its manifest are as the last run of 'convoy fetch'
         left them, and that nothing was added, dropped or altered since:
@@ -14,7 +14,7 @@ struct VerifyCommand {
             as each earlier run recorded them (an output only grows);
           - the errors file: SHA-256, size and line count as recorded;
           - the records: every line valid JSON with an id, no id twice, none in both files;
-          - with --input: every id of the input (of the run's shard, with --shard) is in exactly one
+          - with --input or --from-export: every id of the input (of the run's shard, with --shard) is in exactly one
             of the two files, and no record is for an id the input does not hold.
 
         For an output that was streamed (--output -), give the stored copy as OUTPUT and the run's
@@ -22,6 +22,7 @@ struct VerifyCommand {
 
         OPTIONS:
           --input FILE          the ids the runs were given ('-' for standard input)
+          --from-export PATH    or the recording export they were read from, as 'fetch --from-export'
           --errors FILE         the errors file (default: the one the manifest names)
           --manifest FILE       the manifest (default: the output name with .manifest.ndjson)
           -h, --help            show this help
@@ -36,12 +37,17 @@ struct VerifyCommand {
     var errorsPath: String?
     var manifestPath: String?
     var inputPath: String?
+    var exportPath: String?
 
     init(arguments: [String]) throws {
         var arguments = Arguments(arguments)
         errorsPath = try arguments.value("errors")
         manifestPath = try arguments.value("manifest")
         inputPath = try arguments.value("input")
+        exportPath = try arguments.value("from-export")
+        if inputPath != nil, exportPath != nil {
+            throw ConvoyError.usage("give --input or --from-export, not both")
+        }
         let positionals = arguments.takePositionals()
         try arguments.finish()
         guard positionals.count == 1, let output = positionals.first else {
@@ -52,9 +58,16 @@ struct VerifyCommand {
 
     func run(console: Console) async throws -> Int32 {
         let verifier = CustodyVerifier(outputPath: outputPath, errorsPath: errorsPath, manifestPath: manifestPath)
-        let input: IDReader? = inputPath.map { $0 == "-" ? IDReader.standardInput : IDReader(path: $0) }
-        try input?.validate()
-        let checks = try await verifier.verify(input: input)
+        let checks: [CustodyVerifier.Check]
+        if let exportPath {
+            let export = ExportScanner(path: exportPath)
+            _ = try export.files()  // a missing export is a usage mistake, said before any check
+            checks = try await verifier.verify(input: export)
+        } else {
+            let input: IDReader? = inputPath.map { $0 == "-" ? IDReader.standardInput : IDReader(path: $0) }
+            try input?.validate()
+            checks = try await verifier.verify(input: input)
+        }
         console.print("convoy verify: \(outputPath) against \(verifier.manifestPath)")
         var problems = 0
         for check in checks {

@@ -168,6 +168,15 @@ import Testing
             ])
         #expect(status == 0, "\(console.capturedError)")
         #expect(Set(try ConvoyCLITests.ids(scratch.file("o.ndjson"))) == Set(ids))
+        // The manifest fingerprints every export file, and verify accounts for the export's ids.
+        let manifest = try #require(try ManifestLog(path: scratch.file("o.manifest.ndjson")).last()?.manifest)
+        #expect(manifest.input.files?.count == ids.count && manifest.input.source == "export:\(folder)")
+        let (verified, report) = await convoy(["verify", scratch.file("o.ndjson"), "--from-export", folder])
+        #expect(verified == 0, "\(report.capturedOutput)")
+        let late = MockConversationStore.sampleIDs(count: 1, seed: 80)[0]
+        try #"{"conversationId":"\#(late)"}"#.write(toFile: "\(folder)/late.json", atomically: true, encoding: .utf8)
+        let (unaccounted, missing) = await convoy(["verify", scratch.file("o.ndjson"), "--from-export", folder])
+        #expect(unaccounted == 1 && missing.capturedOutput.contains("1 input ids are in neither file: \(late)"))
     }
 
     @Test func shardsAreDisjointAndCoverTheInput() async throws {
@@ -188,6 +197,10 @@ import Testing
             #expect(!part.isEmpty)
             #expect(Set(union).isDisjoint(with: part))
             #expect(console.capturedError.contains("\(ids.count - part.count)  (other shards' ids"))
+            // Each shard's output accounts for exactly its shard of the input.
+            let (verified, report) = await convoy(["verify", scratch.file("s\(k).ndjson"), "--input", input])
+            #expect(verified == 0, "\(report.capturedOutput)")
+            #expect(report.capturedOutput.contains("input: \(part.count) ids of shard \(k)/3"))
             union += part
         }
         #expect(union.count == ids.count && Set(union) == Set(ids))
