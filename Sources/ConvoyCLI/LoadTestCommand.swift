@@ -262,11 +262,17 @@ struct LoadTestCommand {
             base: URLSessionTransport(maxConnectionsPerHost: min(maxInFlight, 1024), timeout: .seconds(30)),
             credentials: credentials)
         let (url, method, headers, body, ids) = (self.url, self.method, self.headers, self.body, self.ids)
-        let runner = LoadRunner(transport: transport, clock: ContinuousClock()) { index in
+        /// The k-th request: `{id}` filled (percent-encoded) from the ids, cycled, or a random UUID.
+        @Sendable func request(_ index: Int, token: Int) -> (request: HTTPRequest, token: Int) {
             let id = ids.isEmpty ? UUID().uuidString.lowercased() : ids[index % ids.count]
-            let target = URL(string: url.replacingOccurrences(of: "{id}", with: id))!
-            return (HTTPRequest(method: method, url: target, headers: headers, body: body), 0)
+            let encoded = id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? id
+            // The URL was checked with a placeholder id, so the fallback always parses.
+            let target =
+                URL(string: url.replacingOccurrences(of: "{id}", with: encoded))
+                ?? URL(string: url.replacingOccurrences(of: "{id}", with: "x"))!
+            return (HTTPRequest(method: method, url: target, headers: headers, body: body), token)
         }
+        let runner = LoadRunner(transport: transport, clock: ContinuousClock()) { request($0, token: 0) }
         console.error("convoy loadtest: \(method) \(url)")
         let started = ContinuousClock.now
         let work = Task { () -> (LoadRunner<ContinuousClock>.Result, LimiterReport?, LoadSchedule?) in
@@ -282,10 +288,8 @@ struct LoadTestCommand {
                     let second = AuthorizingTransport(
                         base: URLSessionTransport(maxConnectionsPerHost: 8, timeout: .seconds(30)),
                         credentials: StaticCredentials(token: tokens[1]))
-                    finder.otherToken = LoadRunner(transport: second, clock: ContinuousClock()) { index in
-                        let id = ids.isEmpty ? UUID().uuidString.lowercased() : ids[index % ids.count]
-                        let target = URL(string: url.replacingOccurrences(of: "{id}", with: id))!
-                        return (HTTPRequest(method: method, url: target, headers: headers, body: body), 1)
+                    finder.otherToken = LoadRunner(transport: second, clock: ContinuousClock()) {
+                        request($0, token: 1)
                     }
                 }
                 let (report, samples) = await finder.run()

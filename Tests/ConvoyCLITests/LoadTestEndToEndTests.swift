@@ -32,6 +32,23 @@ import Testing
         #expect(chart.hasPrefix("<svg") && chart.contains("<polyline") && chart.hasSuffix("</svg>\n"))
     }
 
+    @Test func idsAreFilledInPercentEncoded() async throws {
+        let scratch = try TemporaryDirectory()
+        let server = try MockAPIServer.start(MockServerConfiguration())
+        defer { server.shutdown() }
+        let known = MockConversationStore.sampleIDs(count: 1, seed: 31)[0]
+        try "\(known)\nnot an id/with spaces\n".write(
+            toFile: scratch.file("ids.txt"), atomically: true, encoding: .utf8)
+        let (status, console) = await convoy([
+            "loadtest", server.baseURL.absoluteString + "/api/v2/conversations/{id}", "--ids", scratch.file("ids.txt"),
+            "--rate", "20/s", "--duration", "0.5s", "--no-progress",
+        ])
+        #expect(status == 0, "\(console.capturedError)")
+        #expect(server.counters().requests == 10)
+        #expect(server.counters().hitsByID[known] == 5, "the ids are cycled")
+        #expect(console.capturedOutput.contains("2xx/3xx 5, 429 0 (0.00 %), other 4xx 5"), "\(console.capturedOutput)")
+    }
+
     @Test func findLimitReportsTheLimiterAndThresholdsJudgeIt() async throws {
         let scratch = try TemporaryDirectory()
         let server = try MockAPIServer.start(
