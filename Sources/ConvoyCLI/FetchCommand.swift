@@ -77,6 +77,25 @@ struct FetchCommand {
         case none
         case token(String)
         case oauth(ClientCredentials, loginBase: URL)
+
+        /// The credential provider, and for OAuth the client behind it, which has fetched its
+        /// first token already: wrong credentials fail here, before any other work.
+        func provider() async throws -> (
+            provider: any CredentialProvider, oauth: OAuthClientCredentials<ContinuousClock>?
+        ) {
+            switch self {
+            case .none:
+                return (StaticCredentials(token: nil), nil)
+            case .token(let token):
+                return (StaticCredentials(token: token), nil)
+            case .oauth(let credentials, let loginBase):
+                let oauth = OAuthClientCredentials(
+                    credentials: credentials, loginBase: loginBase,
+                    transport: URLSessionTransport(maxConnectionsPerHost: 2), clock: ContinuousClock())
+                _ = try await oauth.accessToken()
+                return (oauth, oauth)
+            }
+        }
     }
 
     var input: String?
@@ -98,13 +117,7 @@ struct FetchCommand {
     init(arguments: [String], environment: [String: String], now: Date = Date()) throws {
         commandLine = ["convoy", "fetch"] + Arguments.redacting(arguments)
         var arguments = Arguments(arguments)
-        let regionName = try arguments.value("region") ?? environment["GENESYSCLOUD_REGION"]
-        let region = try regionName.map { name in
-            guard let region = GenesysRegion(name) else {
-                throw ConvoyError.usage("unknown region '\(name)'; valid regions: \(GenesysRegion.validNames)")
-            }
-            return region
-        }
+        let region = try Self.region(&arguments, environment: environment)
         let explicitBase = try arguments.value("api-base")
         if let explicitBase {
             apiBase = try Self.validateBase(explicitBase, option: "api-base")
@@ -119,17 +132,7 @@ struct FetchCommand {
         let loginBase =
             try (try arguments.value("login-base")).map { try Self.validateBase($0, option: "login-base") }
             ?? (explicitBase == nil ? region?.loginBase : nil) ?? apiBase
-        let token = try arguments.value("token") ?? environment["GENESYSCLOUD_ACCESS_TOKEN"]
-        let credentialsFile = try arguments.value("credentials")
-        if let token, !token.isEmpty {
-            authentication = .token(token)
-        } else if let credentialsFile {
-            authentication = .oauth(try ClientCredentials.fromFile(credentialsFile), loginBase: loginBase)
-        } else if let credentials = try ClientCredentials.fromEnvironment(environment) {
-            authentication = .oauth(credentials, loginBase: loginBase)
-        } else {
-            authentication = .none
-        }
+        authentication = try Self.authentication(&arguments, environment: environment, loginBase: loginBase)
         outputPath = try arguments.value("output") ?? "conversations.ndjson"
         // A stream has no name to put the other files beside: they are named after the start time.
         let base = outputPath == "-" ? "convoy-\(Self.compactTimestamp(now)).ndjson" : outputPath
@@ -202,25 +205,11 @@ struct FetchCommand {
             // A reader that goes away must surface as EPIPE on write, not kill the process unannounced.
             signal(SIGPIPE, SIG_IGN)
         }
-        let credentials: any CredentialProvider
-        var tokenRequests: (@Sendable () -> Int)?
+        // Fail on wrong credentials before touching any file.
+        let (credentials, oauth) = try await authentication.provider()
+        let tokenRequests = oauth.map { oauth in { @Sendable in oauth.tokenRequests } }
         var clientID: String?
-        switch authentication {
-        case .none:
-            credentials = StaticCredentials(token: nil)
-        case .token(let token):
-            credentials = StaticCredentials(token: token)
-        case .oauth(let clientCredentials, let loginBase):
-            let oauth = OAuthClientCredentials(
-                credentials: clientCredentials, loginBase: loginBase,
-                transport: URLSessionTransport(maxConnectionsPerHost: 2),
-                clock: ContinuousClock())
-            // Fail on wrong credentials before touching any file.
-            _ = try await oauth.accessToken()
-            credentials = oauth
-            tokenRequests = { oauth.tokenRequests }
-            clientID = clientCredentials.clientID
-        }
+        if case .oauth(let clientCredentials, _) = authentication { clientID = clientCredentials.clientID }
         let stdinTally = InputTally()
         let inputRecord = try describeInput(exportFiles: exportFiles, stdinTally: stdinTally)
         let runner = FetchRunner(
@@ -283,6 +272,33 @@ struct FetchCommand {
                 source: "-", fingerprint: stdinTally.state.withLock { $0.fingerprint }, records: summary.inputRecords,
                 complete: summary.inputComplete)
         }
+    }
+
+    /// `--region`, else `GENESYSCLOUD_REGION`, by name or host; nil when neither is set.
+    static func region(_ arguments: inout Arguments, environment: [String: String]) throws -> GenesysRegion? {
+        try (try arguments.value("region") ?? environment["GENESYSCLOUD_REGION"]).map { name in
+            guard let region = GenesysRegion(name) else {
+                throw ConvoyError.usage("unknown region '\(name)'; valid regions: \(GenesysRegion.validNames)")
+            }
+            return region
+        }
+    }
+
+    /// The first credentials given: `--token` or `GENESYSCLOUD_ACCESS_TOKEN`, then `--credentials
+    /// FILE`, then the OAuth client variables; `.none` without any. OAuth needs `loginBase`.
+    static func authentication(
+        _ arguments: inout Arguments, environment: [String: String], loginBase: URL?
+    ) throws -> Authentication {
+        let token = try arguments.value("token") ?? environment["GENESYSCLOUD_ACCESS_TOKEN"]
+        let credentialsFile = try arguments.value("credentials")
+        if let token, !token.isEmpty { return .token(token) }
+        let credentials =
+            try credentialsFile.map(ClientCredentials.fromFile) ?? ClientCredentials.fromEnvironment(environment)
+        guard let credentials else { return .none }
+        guard let loginBase else {
+            throw ConvoyError.usage("OAuth client credentials need a login server: give --region or --login-base")
+        }
+        return .oauth(credentials, loginBase: loginBase)
     }
 
     /// `https://…` anywhere, `http://…` on loopback only: a token must never cross a network in clear.

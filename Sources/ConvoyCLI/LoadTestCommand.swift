@@ -119,19 +119,12 @@ struct LoadTestCommand {
             ids = []
         }
         let insecure = try arguments.flag("insecure-http")
-        let regionName = try arguments.value("region") ?? environment["GENESYSCLOUD_REGION"]
-        let region = try regionName.map { name in
-            guard let region = GenesysRegion(name) else {
-                throw ConvoyError.usage("unknown region '\(name)'; valid regions: \(GenesysRegion.validNames)")
-            }
-            return region
-        }
+        let region = try FetchCommand.region(&arguments, environment: environment)
         let apiBase = try (try arguments.value("api-base")).map { try Self.validate($0, insecure: insecure) }
         let loginBase =
             try (try arguments.value("login-base")).map { try Self.validate($0, insecure: insecure) }
             ?? region?.loginBase ?? apiBase
-        let token = try arguments.value("token") ?? environment["GENESYSCLOUD_ACCESS_TOKEN"]
-        let credentialsFile = try arguments.value("credentials")
+        authentication = try FetchCommand.authentication(&arguments, environment: environment, loginBase: loginBase)
         if let file = try arguments.value("tokens") {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                 throw ConvoyError.usage("cannot read --tokens \(file)")
@@ -234,30 +227,11 @@ struct LoadTestCommand {
         if !tokens.isEmpty {
             guard findLimit else { throw ConvoyError.usage("--tokens is for --find-limit's scope probe") }
             authentication = .token(tokens[0])
-        } else if let token, !token.isEmpty {
-            authentication = .token(token)
-        } else if let credentialsFile {
-            guard let loginBase else { throw ConvoyError.usage("--credentials needs --region or --login-base") }
-            authentication = .oauth(try ClientCredentials.fromFile(credentialsFile), loginBase: loginBase)
-        } else if let credentials = try ClientCredentials.fromEnvironment(environment), let loginBase {
-            authentication = .oauth(credentials, loginBase: loginBase)
-        } else {
-            authentication = .none
         }
     }
 
     func run(console: Console) async throws -> Int32 {
-        let credentials: any CredentialProvider
-        switch authentication {
-        case .none: credentials = StaticCredentials(token: nil)
-        case .token(let token): credentials = StaticCredentials(token: token)
-        case .oauth(let clientCredentials, let loginBase):
-            let oauth = OAuthClientCredentials(
-                credentials: clientCredentials, loginBase: loginBase,
-                transport: URLSessionTransport(maxConnectionsPerHost: 2), clock: ContinuousClock())
-            _ = try await oauth.accessToken()
-            credentials = oauth
-        }
+        let (credentials, _) = try await authentication.provider()
         let transport = AuthorizingTransport(
             base: URLSessionTransport(maxConnectionsPerHost: min(maxInFlight, 1024), timeout: .seconds(30)),
             credentials: credentials)

@@ -162,7 +162,7 @@ public struct LimitFinder<C: Clock>: Sendable where C.Duration == Duration {
 
     /// Probe 3: a burst of `2L` across a predicted boundary, after a window of idle.
     private func boundaryProbe(
-        window: (limit: Int, seconds: Double), clumps: [LimiterInference.Run], origin: C.Instant,
+        window: (limit: Int, seconds: Double), clumps: [LimiterInference.Clump], origin: C.Instant,
         samples: inout [LoadSample], evidence: inout [String]
     ) async -> LimiterReport {
         let period = window.seconds

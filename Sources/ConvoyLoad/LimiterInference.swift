@@ -8,26 +8,11 @@
 /// - a **leaky bucket** (queue) answers its admitted requests late, by up to `burst/r`; a
 ///   **token bucket** answers them as fast as any.
 enum LimiterInference {
-    /// A maximal run of accepted (or of refused) requests, in send order.
-    struct Run: Equatable {
-        var accepted: Bool
+    /// Acceptances that came together, between two closings of the limiter.
+    struct Clump: Equatable {
         /// Send time of its first request.
         var start: Double
         var count: Int
-    }
-
-    /// The runs of `samples` (sorted by send time); answers that were neither accepted nor 429
-    /// (errors) are left out.
-    static func runs(_ samples: [LoadSample]) -> [Run] {
-        var runs: [Run] = []
-        for sample in samples where sample.accepted || sample.throttled {
-            if let last = runs.last, last.accepted == sample.accepted {
-                runs[runs.count - 1].count += 1
-            } else {
-                runs.append(Run(accepted: sample.accepted, start: sample.sent, count: 1))
-            }
-        }
-        return runs
     }
 
     /// Acceptances grouped where the limiter closed: a new clump starts at an acceptance that
@@ -38,14 +23,14 @@ enum LimiterInference {
     ///
     /// Acceptances before the first 429 are left out: they finish whatever budget the probe found,
     /// a partial clump, so the first clump starts where the limiter reopened.
-    static func clumps(_ samples: [LoadSample]) -> [Run] {
+    static func clumps(_ samples: [LoadSample]) -> [Clump] {
         let ordered = samples.filter { $0.accepted || $0.throttled }.sorted { $0.sent < $1.sent }
             .drop { !$0.throttled }
         let times = ordered.filter(\.accepted).map(\.sent)
         guard let first = times.first else { return [] }
         let gaps = zip(times.dropFirst(), times).map { $0 - $1 }
         let split = max(10 * median(gaps), 0.02 * ((times.last ?? first) - first), 0.005)
-        var clumps: [Run] = []
+        var clumps: [Clump] = []
         var lastAccepted: Double?
         var refusedSince = 0
         for sample in ordered {
@@ -56,7 +41,7 @@ enum LimiterInference {
             if let last = lastAccepted, sample.sent - last <= split || refusedSince < 3 {
                 clumps[clumps.count - 1].count += 1
             } else {
-                clumps.append(Run(accepted: true, start: sample.sent, count: 1))
+                clumps.append(Clump(start: sample.sent, count: 1))
             }
             lastAccepted = sample.sent
             refusedSince = 0
@@ -66,7 +51,7 @@ enum LimiterInference {
 
     /// True when acceptance comes in clumps of 3 or more at a regular period (a window), not
     /// spread evenly (a bucket): at least three clumps, their periods within 25 % of each other.
-    static func looksLikeWindow(_ clumps: [Run]) -> Bool {
+    static func looksLikeWindow(_ clumps: [Clump]) -> Bool {
         guard clumps.count >= 3, median(clumps.map { Double($0.count) }) >= 3 else { return false }
         let periods = zip(clumps.dropFirst(), clumps).map { $0.start - $1.start }
         let typical = median(periods)
@@ -75,7 +60,7 @@ enum LimiterInference {
 
     /// `W` = the median time between successive clumps, `L` = the median clump (the last, which
     /// may be cut short, left out).
-    static func window(_ clumps: [Run]) -> (limit: Int, seconds: Double)? {
+    static func window(_ clumps: [Clump]) -> (limit: Int, seconds: Double)? {
         guard clumps.count >= 2 else { return nil }
         let periods = zip(clumps.dropFirst(), clumps).map { $0.start - $1.start }
         let counts = clumps.dropLast().map { Double($0.count) }
