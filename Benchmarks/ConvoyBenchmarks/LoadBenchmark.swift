@@ -1,5 +1,6 @@
 import Convoy
 import ConvoyLoad
+import ConvoyMock
 import Foundation
 
 /// `--loadtest`: how well `convoy loadtest`'s open model keeps a rate, and its ceiling beside
@@ -10,6 +11,8 @@ import Foundation
 /// 2. **Ceiling**: an open model far above what the machine can do (50,000/s) with at most
 ///    `concurrency` requests out, for 10 s: the rate achieved is the ceiling; the rest is dropped.
 /// 3. **hey** with `-c concurrency -z 10s` on the same URL: its Requests/sec.
+/// 4. **`--find-limit`** against each of the mock's limiters (100 per 1 s, 5 ms latency): what it
+///    inferred, how many requests and seconds the probe took, and the load in windows.
 struct LoadBenchmark {
     var executable: URL
     var scaleArguments: [String]
@@ -53,6 +56,39 @@ struct LoadBenchmark {
         } else {
             print("hey is not installed (apt-get install hey): no comparison")
         }
+        try await findLimit()
+    }
+
+    /// Probe 4: the inference against each limiter kind, timed.
+    private func findLimit() async throws {
+        let limits: [(String, MockRateLimit)] = [
+            ("fixed window 100/1 s", .fixedWindow(limit: 100, window: .seconds(1))),
+            ("sliding window 100/1 s", .slidingWindow(limit: 100, window: .seconds(1))),
+            ("token bucket 100/s, depth 50", .tokenBucket(capacity: 50, refillPerSecond: 100)),
+            ("leaky bucket 100/s, burst 20", .leakyQueue(ratePerSecond: 100, burst: 20)),
+        ]
+        print("\n--find-limit against the mock (in this process), 5 ms latency:")
+        print("| mock limiter | inferred | limit or rate | burst | requests | seconds |")
+        print("|---|---|---|---|---|---|")
+        for (name, limit) in limits {
+            let server = try MockAPIServer.start(
+                MockServerConfiguration(rateLimit: limit, latency: .fixed(.milliseconds(5))))
+            let base = server.baseURL.appendingPathComponent(
+                "api/v2/conversations/aaaaaaaa-0000-4000-8000-000000000001")
+            let runner = LoadRunner(
+                transport: URLSessionTransport(maxConnectionsPerHost: 512), clock: ContinuousClock()
+            ) { _ in
+                (HTTPRequest(url: base), 0)
+            }
+            let (report, _) = await LimitFinder(runner: runner, clock: ContinuousClock()).run()
+            server.shutdown()
+            let figure =
+                report.limit.map { "\($0) per \(f(report.windowSeconds ?? 0)) s" }
+                ?? "\(f(report.ratePerSecond ?? 0))/s"
+            print(
+                "| \(name) | \(report.kind.rawValue) (\(report.confidence.rawValue)) | \(figure) | "
+                    + "\(report.burst.map(String.init) ?? "—") | \(report.requests) | \(f(report.seconds)) |")
+        }
     }
 
     private func heyRate(url: URL) throws -> Double? {
@@ -69,6 +105,6 @@ struct LoadBenchmark {
         return Double(line.split(separator: ":")[1].trimmingCharacters(in: .whitespaces))
     }
 
-    private func f(_ value: Double) -> String { String(format: "%.1f", value) }
+    private func f(_ value: Double) -> String { String(format: "%.2f", value) }
     private func f3(_ value: Double) -> String { String(format: "%.3f", value) }
 }

@@ -4,7 +4,8 @@ import ConvoyMock
 import Foundation
 import Testing
 
-/// `--find-limit` against the mock's four limiter kinds, two sizes each, on the real clock.
+/// `--find-limit` against the mock's four limiter kinds, two sizes each, on the real clock. How long
+/// a probe takes is measured in Benchmarks/ (`ConvoyBenchmarks --loadtest`), not asserted here.
 @Suite(.serialized, .timeLimit(.minutes(3))) struct LimitFinderEndToEndTests {
     struct Case: Sendable, CustomTestStringConvertible {
         var limit: MockRateLimit
@@ -63,18 +64,12 @@ import Testing
             #expect(Self.within(report.limit.map(Double.init), Double(limit), 0.05), "\(summary)")
             #expect(Self.within(report.windowSeconds, window.seconds, 0.10), "\(summary)")
             #expect(Self.within(report.ratePerSecond, Double(limit) / window.seconds, 0.05), "\(summary)")
-            // About 3.5 windows of load (the burst, three clumps, the boundary probe) and two of idle
-            // (a window, then the wait for the predicted boundary) on a quiet machine; the bound
-            // leaves room for the rest of the suite running beside it.
-            #expect(report.seconds <= 8 * window.seconds + 1, "\(summary)")
         case .tokenBucket(let capacity, let rate):
             #expect(Self.within(report.ratePerSecond, rate, 0.05), "\(summary)")
             #expect(Self.within(report.burst.map(Double.init), Double(capacity), 0.10), "\(summary)")
-            #expect(report.seconds <= 10, "\(summary)")
         case .leakyQueue(let rate, let burst):
             #expect(Self.within(report.ratePerSecond, rate, 0.05), "\(summary)")
             #expect(Self.within(report.burst.map(Double.init), Double(burst), 0.10), "\(summary)")
-            #expect(report.seconds <= 10, "\(summary)")
         default:
             Issue.record("no expectation for \(testCase.limit)")
         }

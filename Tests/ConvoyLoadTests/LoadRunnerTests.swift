@@ -1,32 +1,41 @@
 import Convoy
 import ConvoyLoad
+import ConvoyMock
 import Foundation
 import Testing
 
-/// A server that takes `delay` to answer, and counts what reached it.
+/// A server that takes `delay` on a manual clock to answer.
 private final class SlowTransport: HTTPTransport {
     let delay: Duration
-    init(delay: Duration) { self.delay = delay }
+    let clock: ManualClock
+    init(delay: Duration, clock: ManualClock) {
+        self.delay = delay
+        self.clock = clock
+    }
 
     func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        try await Task.sleep(for: delay)
+        try await clock.sleep(for: delay)
         return HTTPResponse(status: 200)
     }
 }
 
 @Suite(.timeLimit(.minutes(1))) struct LoadRunnerTests {
-    @Test func anOpenModelDropsWhatFallsDueWithNoFreeSlotAndRecordsTheRest() async {
-        let runner = LoadRunner(transport: SlowTransport(delay: .milliseconds(500)), clock: ContinuousClock()) { _ in
+    @Test func anOpenModelDropsWhatFallsDueWithNoFreeSlotAndRecordsTheRest() async throws {
+        let clock = ManualClock()
+        let runner = LoadRunner(transport: SlowTransport(delay: .milliseconds(500), clock: clock), clock: clock) { _ in
             (HTTPRequest(url: URL(string: "http://127.0.0.1:1/x")!), 0)
         }
         // 30 requests due over 0.3 s, but only 3 may be out, and each takes 0.5 s.
-        let result = await runner.run(.constant(rate: 100, duration: 0.3), maxInFlight: 3)
+        let result = try await clock.advancingWhileAsleep {
+            await runner.run(.constant(rate: 100, duration: 0.3), maxInFlight: 3)
+        }
         #expect(result.samples.count == 3)
         #expect(result.dropped.count == 27)
         #expect(result.samples.allSatisfy { $0.status == 200 && $0.answered - $0.sent >= 0.5 })
         let summary = LoadSummary(
             samples: result.samples, dropped: result.dropped, elapsed: result.elapsed, schedule: nil)
         #expect(summary.dropped == 27 && summary.sent == 3)
+        #expect(result.dropped == (3..<30).map { Double($0) / 100 }, "each counted at its due time")
         #expect(summary.value(of: "dropped", limit: nil) == 27)
     }
 }
