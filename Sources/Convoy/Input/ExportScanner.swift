@@ -4,9 +4,11 @@ import Foundation
 /// leaves, so no one has to write a script to get the ids back.
 ///
 /// `path` may be one file or a folder, searched recursively for `.json`, `.ndjson` and `.jsonl`
-/// files, read in name order. A file is parsed as one JSON document if it is one, else line by
-/// line as NDJSON. Every string value of a `conversationId` key at any depth is an id; a value that
-/// is not a UUID becomes an invalid input line. Line numbers count ids found, across files.
+/// files, read in name order. A file may be one JSON document or NDJSON (see ``ExportFileScan``).
+/// Every string value of a `conversationId` key at any depth is an id, in document order, each once
+/// per file (a transcript names its conversation on every message); a value that is not a UUID,
+/// and a line that is not JSON, become invalid input lines. Line numbers count the records so
+/// produced, across files.
 public struct ExportScanner: AsyncSequence, Sendable {
     public typealias Element = IDReader.Element
 
@@ -33,36 +35,28 @@ public struct ExportScanner: AsyncSequence, Sendable {
         return found
     }
 
-    /// The conversation ids in one JSON value, depth first.
-    static func conversationIDs(in value: Any, into ids: inout [String]) {
-        if let object = value as? [String: Any] {
-            for key in object.keys.sorted() {
-                if key == "conversationId", let id = object[key] as? String {
-                    ids.append(id)
-                } else {
-                    conversationIDs(in: object[key]!, into: &ids)
-                }
-            }
-        } else if let array = value as? [Any] {
-            for element in array { conversationIDs(in: element, into: &ids) }
-        }
-    }
-
-    /// The ids in one file, in order.
-    static func conversationIDs(inFile file: String) throws -> [String] {
+    /// What one file holds, in document order: its distinct ids, then a line for each line that
+    /// is not JSON (so that no id in it is lost unnoticed).
+    static func inputLines(inFile file: String) throws -> [InputLine] {
         guard let data = FileManager.default.contents(atPath: file) else {
             throw ConvoyError.input("cannot read \(file)")
         }
-        var ids: [String] = []
-        if let document = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) {
-            conversationIDs(in: document, into: &ids)
-            return ids
+        let scan = data.withUnsafeBytes { ExportFileScan(bytes: $0.bindMemory(to: UInt8.self)) }
+        var lines: [InputLine] = []
+        var seen = Set<ConversationID>()
+        for holder in scan.holders {
+            guard let id = ConversationID(holder.id.trimmingCharacters(in: .whitespaces)) else {
+                lines.append(.invalid(holder.id, reason: "conversationId in the export is not a UUID"))
+                continue
+            }
+            // A transcript names its conversation on every message: one input record per file.
+            if seen.insert(id).inserted { lines.append(.id(id)) }
         }
-        for line in data.split(separator: UInt8(ascii: "\n")) {
-            guard let value = try? JSONSerialization.jsonObject(with: Data(line)) else { continue }
-            conversationIDs(in: value, into: &ids)
+        for line in scan.unreadable {
+            lines.append(
+                .invalid(line.excerpt, reason: "line \(line.line) of \(file) is not JSON; its ids cannot be read"))
         }
-        return ids
+        return lines
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
@@ -71,20 +65,16 @@ public struct ExportScanner: AsyncSequence, Sendable {
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         var files: [String]
-        var pending: [String] = []
+        var pending: [InputLine] = []
         var line = 0
 
         public mutating func next() async throws -> Element? {
             while pending.isEmpty {
                 guard !files.isEmpty else { return nil }
-                pending = try ExportScanner.conversationIDs(inFile: files.removeFirst()).reversed()
+                pending = try ExportScanner.inputLines(inFile: files.removeFirst()).reversed()
             }
             line += 1
-            let text = pending.removeLast()
-            guard let id = ConversationID(text.trimmingCharacters(in: .whitespaces)) else {
-                return (line, .invalid(text, reason: "conversationId in the export is not a UUID"))
-            }
-            return (line, .id(id))
+            return (line, pending.removeLast())
         }
     }
 }
