@@ -1,0 +1,232 @@
+import Foundation
+
+/// A hash table of 128-bit ids (UUIDs), each with a 64-bit value, in two flat allocations: 16 bytes
+/// a slot for the keys and, when values are kept, 8 more. No per-entry object, no `String`.
+///
+/// - Open addressing with linear probing. A slot index is `⌊h · capacity / 2⁶⁴⌋` (a multiply, so the
+///   capacity need not be a power of two), `h` a seeded mix of both halves of the key, so ids that
+///   share a prefix or differ in one bit still spread, and a crafted input cannot aim at one slot
+///   without the per-table seed.
+/// - Load factor at most ``maximumLoad`` (7/8); beyond it the table grows by half (×1.5), so after
+///   a growth it is ≥ 7/12 full. Memory per id is therefore between 16 / (7/8) ≈ 18.3 and
+///   16 / (7/12) ≈ 27.4 bytes for a set, and 1.5 times that with values.
+/// - The all-zero key marks an empty slot, so the id `00000000-0000-0000-0000-000000000000` is kept
+///   aside in a field of its own.
+///
+/// Entries are never removed (resume and the index only ever add).
+public final class UUIDTable {
+    /// A 128-bit id as two integers, most significant half first (the UUID's byte order).
+    public struct Key: Hashable, Sendable {
+        public var high: UInt64
+        public var low: UInt64
+
+        public init(high: UInt64, low: UInt64) {
+            self.high = high
+            self.low = low
+        }
+    }
+
+    /// Entries at most per slot: 7/8.
+    public static let maximumLoad = 0.875
+
+    public private(set) var count = 0
+    /// Slots allocated.
+    public private(set) var capacity: Int
+    private var keys: UnsafeMutablePointer<UInt64>
+    private var values: UnsafeMutablePointer<UInt64>?
+    private var zeroValue: UInt64?
+    private let seed: (UInt64, UInt64)
+    /// Test hook: every key hashes to the same slot, the worst case for probing.
+    private let degenerate: Bool
+
+    /// - Parameters:
+    ///   - minimumCapacity: entries to make room for up front.
+    ///   - storesValues: false for a set (``insert(_:value:)`` ignores the value; 16 bytes a slot).
+    public convenience init(minimumCapacity: Int = 0, storesValues: Bool = true) {
+        self.init(minimumCapacity: minimumCapacity, storesValues: storesValues, degenerate: false)
+    }
+
+    init(minimumCapacity: Int, storesValues: Bool, degenerate: Bool) {
+        capacity = max(16, Int((Double(minimumCapacity) / Self.maximumLoad).rounded(.up)) + 1)
+        keys = Self.allocateZeroed(2 * capacity)
+        values = storesValues ? Self.allocateZeroed(capacity) : nil
+        var generator = SystemRandomNumberGenerator()
+        seed = (generator.next(), generator.next())
+        self.degenerate = degenerate
+    }
+
+    deinit {
+        keys.deallocate()
+        values?.deallocate()
+    }
+
+    /// Bytes held by the slots.
+    public var allocatedBytes: Int { capacity * (values == nil ? 16 : 24) }
+
+    /// Adds `key` with `value` unless it is already there.
+    /// - Returns: true when it was added; false when it was there (its value is left as it was).
+    @discardableResult
+    public func insert(_ key: Key, value: UInt64 = 0) -> Bool {
+        if key.high == 0, key.low == 0 {
+            guard zeroValue == nil else { return false }
+            zeroValue = value
+            count += 1
+            return true
+        }
+        if Double(count + 1) > Self.maximumLoad * Double(capacity) { grow() }
+        let (slot, found) = probe(key)
+        guard !found else { return false }
+        keys[2 * slot] = key.high
+        keys[2 * slot + 1] = key.low
+        values?[slot] = value
+        count += 1
+        return true
+    }
+
+    public func contains(_ key: Key) -> Bool {
+        if key.high == 0, key.low == 0 { return zeroValue != nil }
+        return probe(key).found
+    }
+
+    /// The value stored with `key` (0 in a set), or nil when it is absent.
+    public func value(for key: Key) -> UInt64? {
+        if key.high == 0, key.low == 0 { return zeroValue }
+        let (slot, found) = probe(key)
+        guard found else { return nil }
+        return values?[slot] ?? 0
+    }
+
+    /// Calls `body` with every key and value, in no particular order.
+    public func forEach(_ body: (Key, UInt64) throws -> Void) rethrows {
+        if let zeroValue { try body(Key(high: 0, low: 0), zeroValue) }
+        for slot in 0..<capacity where keys[2 * slot] != 0 || keys[2 * slot + 1] != 0 {
+            try body(Key(high: keys[2 * slot], low: keys[2 * slot + 1]), values?[slot] ?? 0)
+        }
+    }
+
+    /// The slot that holds `key`, or the empty slot where it would go.
+    private func probe(_ key: Key) -> (slot: Int, found: Bool) {
+        var slot = home(key)
+        while true {
+            let high = keys[2 * slot]
+            let low = keys[2 * slot + 1]
+            if high == key.high, low == key.low { return (slot, true) }
+            if high == 0, low == 0 { return (slot, false) }
+            slot += 1
+            if slot == capacity { slot = 0 }
+        }
+    }
+
+    private func home(_ key: Key) -> Int {
+        guard !degenerate else { return 0 }
+        let hash = Self.mix(key.high ^ seed.0) &+ Self.mix(key.low ^ seed.1)
+        return Int(truncatingIfNeeded: hash.multipliedFullWidth(by: UInt64(capacity)).high)
+    }
+
+    /// The finaliser of MurmurHash3: every input bit flips each output bit with probability ½.
+    private static func mix(_ value: UInt64) -> UInt64 {
+        var x = value
+        x ^= x >> 33
+        x &*= 0xFF51_AFD7_ED55_8CCD
+        x ^= x >> 33
+        x &*= 0xC4CE_B9FE_1A85_EC53
+        x ^= x >> 33
+        return x
+    }
+
+    /// Makes room for `count` entries in all, so that inserting them needs no growth (a growth
+    /// holds the old slots and the new ones at once).
+    public func reserveCapacity(_ count: Int) {
+        let needed = Int((Double(count) / Self.maximumLoad).rounded(.up)) + 1
+        if needed > capacity { rehash(to: needed) }
+    }
+
+    private func grow() {
+        rehash(to: capacity + capacity / 2)
+    }
+
+    private func rehash(to newCapacity: Int) {
+        let oldKeys = keys
+        let oldValues = values
+        let oldCapacity = capacity
+        capacity = newCapacity
+        keys = Self.allocateZeroed(2 * capacity)
+        values = oldValues == nil ? nil : Self.allocateZeroed(capacity)
+        for slot in 0..<oldCapacity where oldKeys[2 * slot] != 0 || oldKeys[2 * slot + 1] != 0 {
+            let key = Key(high: oldKeys[2 * slot], low: oldKeys[2 * slot + 1])
+            let target = probe(key).slot
+            keys[2 * target] = key.high
+            keys[2 * target + 1] = key.low
+            values?[target] = oldValues?[slot] ?? 0
+        }
+        oldKeys.deallocate()
+        oldValues?.deallocate()
+    }
+
+    private static func allocateZeroed(_ count: Int) -> UnsafeMutablePointer<UInt64> {
+        let pointer = UnsafeMutablePointer<UInt64>.allocate(capacity: count)
+        pointer.initialize(repeating: 0, count: count)
+        return pointer
+    }
+}
+
+extension ConversationID {
+    /// The id as a table key.
+    public var key: UUIDTable.Key {
+        let b = uuid.uuid
+        func half(_ bytes: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8)) -> UInt64 {
+            var value: UInt64 = 0
+            for byte in [bytes.0, bytes.1, bytes.2, bytes.3, bytes.4, bytes.5, bytes.6, bytes.7] {
+                value = value << 8 | UInt64(byte)
+            }
+            return value
+        }
+        return UUIDTable.Key(
+            high: half((b.0, b.1, b.2, b.3, b.4, b.5, b.6, b.7)),
+            low: half((b.8, b.9, b.10, b.11, b.12, b.13, b.14, b.15)))
+    }
+
+    /// The id a key holds.
+    public init(key: UUIDTable.Key) {
+        func bytes(_ v: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: v >> (56 - 8 * $0)) } }
+        let b = bytes(key.high) + bytes(key.low)
+        self.init(
+            uuid: UUID(
+                uuid: (
+                    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]
+                )
+            ))
+    }
+}
+
+extension UUIDTable.Key {
+    /// Parses exactly 36 bytes of `8-4-4-4-12` hex (either case), fast: no `String`, no `UUID`.
+    /// nil for anything else, so it accepts the same text as ``ConversationID/init(_:)``.
+    public init?(ascii bytes: UnsafeRawBufferPointer) {
+        guard bytes.count == 36 else { return nil }
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        var digits = 0
+        for offset in 0..<36 {
+            let byte = bytes[offset]
+            if offset == 8 || offset == 13 || offset == 18 || offset == 23 {
+                guard byte == UInt8(ascii: "-") else { return nil }
+                continue
+            }
+            let nibble: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = byte &- UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = byte &- UInt8(ascii: "a") &+ 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): nibble = byte &- UInt8(ascii: "A") &+ 10
+            default: return nil
+            }
+            if digits < 16 {
+                high = high << 4 | UInt64(nibble)
+            } else {
+                low = low << 4 | UInt64(nibble)
+            }
+            digits += 1
+        }
+        self.init(high: high, low: low)
+    }
+}
