@@ -59,27 +59,7 @@ public struct CustodyVerifier: Sendable {
                 ), []
             )
         }
-        var problems: [String] = []
-        var manifests: [RunManifest] = []
-        for (index, line) in lines.enumerated() {
-            let number = index + 1
-            guard let manifest = try? RunManifest.decode(line) else {
-                problems.append("manifest line \(number) is not a Convoy manifest")
-                continue
-            }
-            manifests.append(manifest)
-            if !RunManifest.sealHolds(line) {
-                problems.append("manifest line \(number): its seal does not match its content (the line was edited)")
-            }
-            let expected = index == 0 ? nil : SHA256.hex(SHA256.hash(lines[index - 1]))
-            if manifest.previous != expected {
-                problems.append(
-                    index == 0
-                        ? "manifest line 1 names a previous line that is not there (lines were removed before it)"
-                        : "manifest line \(number) does not chain to line \(index) (a line was edited, removed or inserted)"
-                )
-            }
-        }
+        let (problems, manifests) = RunManifest.checkChain(lines)
         let subject = "manifest: \(lines.count) run\(lines.count == 1 ? "" : "s"), every line sealed and chained"
         return (Check(subject: subject, discrepancies: problems), manifests)
     }

@@ -42,7 +42,7 @@ public struct ManifestLog: Sendable {
     /// Appends `manifest` chained to the current last line (its `previous` is set here), sealed,
     /// and forces it to disk (and the folder, when the file is new). Returns the line written.
     @discardableResult
-    public func append(_ manifest: RunManifest) throws -> [UInt8] {
+    public func append(_ manifest: some SealedManifest) throws -> [UInt8] {
         var manifest = manifest
         manifest.previous = try lines().last.map { SHA256.hex(SHA256.hash($0)) }
         let line = try manifest.sealedLine()

@@ -1,16 +1,9 @@
 import Foundation
 
 /// One run's account of itself: one line of `<output>.manifest.ndjson`, appended (and synced) when
-/// the run ends, is interrupted, or stops on an error.
-///
-/// The lines of one output form a hash chain: `previous` is the SHA-256 of the line before, byte
-/// for byte, so a line that is edited or removed breaks the link after it. `seal` is the SHA-256 of
-/// the line itself as written with `"seal":""`, so an edit to the last line shows too. Neither stops
-/// a forger who recomputes every hash: the manifest proves integrity, not authorship (keep it where
-/// the data is kept, under the same retention).
-///
-/// Keys are written sorted, so the bytes of a line depend only on its values.
-public struct RunManifest: Codable, Sendable, Equatable {
+/// the run ends, is interrupted, or stops on an error. Sealed and chained as ``SealedManifest``
+/// says.
+public struct RunManifest: SealedManifest, Sendable, Equatable {
     /// The version of this format.
     public var format = 1
     /// `convoy <version>`.
@@ -222,48 +215,5 @@ public struct RunManifest: Codable, Sendable, Equatable {
         self.limit = limit
         self.found = found
         self.previous = previous
-    }
-
-    /// The line to write: this manifest as JSON, sealed (`seal` set to the SHA-256 of the line with
-    /// `"seal":""`).
-    public func sealedLine() throws -> [UInt8] {
-        var unsealed = self
-        unsealed.seal = ""
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let line = Array(try encoder.encode(unsealed))
-        let hex = SHA256.hex(SHA256.hash(line))
-        return Self.replacingSeal(in: line, with: hex)
-    }
-
-    /// True when `line` carries the seal of its own bytes.
-    public static func sealHolds(_ line: [UInt8]) -> Bool {
-        guard let (range, hex) = sealField(in: line) else { return false }
-        var unsealed = line
-        unsealed.replaceSubrange(range, with: Array(#""seal":"""#.utf8))
-        return SHA256.hex(SHA256.hash(unsealed)) == hex
-    }
-
-    /// Reads a line back.
-    public static func decode(_ line: [UInt8]) throws -> RunManifest {
-        try JSONDecoder().decode(RunManifest.self, from: Data(line))
-    }
-
-    private static func replacingSeal(in line: [UInt8], with hex: String) -> [UInt8] {
-        let empty = Array(#""seal":"""#.utf8)
-        guard let start = line.firstRange(of: empty) else { return line }
-        var sealed = line
-        sealed.replaceSubrange(start, with: Array(#""seal":"\#(hex)""#.utf8))
-        return sealed
-    }
-
-    /// The range of `"seal":"<64 hex>"` in `line` and the hex. Quotes inside JSON strings are
-    /// escaped, so the pattern cannot occur inside a value.
-    private static func sealField(in line: [UInt8]) -> (Range<Int>, String)? {
-        let key = Array(#""seal":""#.utf8)
-        guard let found = line.firstRange(of: key) else { return nil }
-        let end = found.upperBound + 64
-        guard end < line.count, line[end] == UInt8(ascii: "\"") else { return nil }
-        return (found.lowerBound..<end + 1, String(decoding: line[found.upperBound..<end], as: UTF8.self))
     }
 }
