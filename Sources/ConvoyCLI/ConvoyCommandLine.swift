@@ -11,9 +11,11 @@ public enum ConvoyCommandLine {
         COMMANDS:
           fetch          ids in, NDJSON out, at the server's rate limit (resumable)
           loadtest       drive load at any rate-limited HTTP API and say what its limiter is
-          verify         check an output against its manifest (and its input): nothing added, dropped or altered
+          enrich         put the fetched records beside the export they came from; report the fields recovered
+          verify         check an output (or an enrich folder) against its manifest: nothing added, dropped or altered
           demo           the whole stack against the embedded mock API, offline, in under a minute
           mock-server    run the mock Genesys API on 127.0.0.1 (load-test a client's rate limiting)
+          mock-export    write a stripped export of the mock's conversations (to try fetch --from-export and enrich)
           help           show this help, or 'convoy help <command>'
 
         Run 'convoy <command> --help' for a command's options. Start with:  convoy demo
@@ -40,6 +42,9 @@ public enum ConvoyCommandLine {
             case "loadtest":
                 if wantsHelp { return show(LoadTestCommand.help, console) }
                 return try await LoadTestCommand(arguments: rest, environment: environment).run(console: console)
+            case "enrich":
+                if wantsHelp { return show(EnrichCommand.help, console) }
+                return try await EnrichCommand(arguments: rest).run(console: console)
             case "verify":
                 if wantsHelp { return show(VerifyCommand.help, console) }
                 return try await VerifyCommand(arguments: rest).run(console: console)
@@ -49,11 +54,16 @@ public enum ConvoyCommandLine {
             case "mock-server":
                 if wantsHelp { return show(MockServerCommand.help, console) }
                 return try await MockServerCommand(arguments: rest).run(console: console)
+            case "mock-export":
+                if wantsHelp { return show(MockExportCommand.help, console) }
+                return try await MockExportCommand(arguments: rest).run(console: console)
             case "help", "--help", "-h":
                 switch rest.first {
                 case "fetch": return show(FetchCommand.help, console)
                 case "demo": return show(DemoCommand.help, console)
                 case "verify": return show(VerifyCommand.help, console)
+                case "enrich": return show(EnrichCommand.help, console)
+                case "mock-export": return show(MockExportCommand.help, console)
                 case "loadtest": return show(LoadTestCommand.help, console)
                 case "mock-server": return show(MockServerCommand.help, console)
                 default: return show(help, console)
@@ -68,7 +78,7 @@ public enum ConvoyCommandLine {
             console.error("convoy: error: \(error.message)")
             if error.isUsage {
                 console.error(
-                    "Run 'convoy \(["fetch", "loadtest", "verify", "demo", "mock-server"].contains(command) ? command + " " : "")--help' for usage."
+                    "Run 'convoy \(["fetch", "loadtest", "enrich", "verify", "demo", "mock-server", "mock-export"].contains(command) ? command + " " : "")--help' for usage."
                 )
                 return 64
             }

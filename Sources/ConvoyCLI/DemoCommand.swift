@@ -11,11 +11,16 @@ struct DemoCommand {
     static let help = """
         USAGE: convoy demo [options]
 
-        Starts the embedded mock Genesys Cloud API on 127.0.0.1 with Genesys's limit of 300 requests
-        per window, played 20 times faster (a 3 s window instead of 60 s), and fetches a few thousand
-        conversations through the whole stack into convoy-demo/conversations.ndjson. About 1 % of the
-        ids do not exist and land in convoy-demo/errors.ndjson. The summary shows the limit Convoy
-        learned from the headers and how few 429s it took.
+        The whole path of a legal hold, offline: starts the embedded mock Genesys Cloud API on
+        127.0.0.1 with Genesys's limit of 300 requests per window, played 20 times faster (a 3 s
+        window instead of 60 s), and then
+          1. writes a stripped export of a few thousand conversations (WhatsApp-style transcripts and
+             voice recording exports, without legal_hold, divisions, times, ...) to convoy-demo/export;
+          2. fetches every conversation in it (fetch --from-export) into convoy-demo/conversations.ndjson;
+             about 1 % of the ids do not exist and land in convoy-demo/errors.ndjson; the summary
+             shows the limit Convoy learned from the headers and how few 429s it took;
+          3. enriches the export (convoy enrich) into convoy-demo/enriched: a sidecar per export file
+             and the field-recovery report.
 
         OPTIONS:
           --ids N               conversations to fetch (default 3000)
@@ -61,18 +66,25 @@ struct DemoCommand {
         let outputPath = (directory as NSString).appendingPathComponent("conversations.ndjson")
         let errorsPath = (directory as NSString).appendingPathComponent("errors.ndjson")
         let manifestPath = (directory as NSString).appendingPathComponent("conversations.manifest.ndjson")
+        let exportPath = (directory as NSString).appendingPathComponent("export")
+        let enrichedPath = (directory as NSString).appendingPathComponent("enriched")
         if !resume {
-            for path in [outputPath, errorsPath, manifestPath] where FileManager.default.fileExists(atPath: path) {
+            for path in [outputPath, errorsPath, manifestPath, exportPath, enrichedPath]
+            where FileManager.default.fileExists(atPath: path) {
                 try FileManager.default.removeItem(atPath: path)
             }
         }
+        let ids = MockConversationStore.sampleIDs(count: count)
+        let files = try MockExport.write(ids: ids, files: max(1, count / 75), to: exportPath)
         let server = try MockAPIServer.start(mock)
         defer { server.shutdown() }
         console.error("convoy demo: mock Genesys API at \(server.baseURL) (\(MockOptions.describe(mock)))")
-        console.error("convoy demo: fetching \(count) conversations with \(concurrency) in flight at most")
-
-        let ids = MockConversationStore.sampleIDs(count: count)
-        let lines = ids.enumerated().map { (line: $0.offset + 1, item: InputLine(parsing: Substring($0.element))) }
+        console.error(
+            "convoy demo: 1. wrote a stripped export of \(count) conversations in \(files.count) files to \(exportPath)"
+        )
+        console.error(
+            "convoy demo: 2. fetch --from-export \(exportPath): \(count) conversations, \(concurrency) in flight at most"
+        )
         var configuration = FetchConfiguration(apiBase: server.baseURL)
         configuration.concurrency = concurrency
         let runner = FetchRunner(
@@ -80,12 +92,12 @@ struct DemoCommand {
             errorsPath: errorsPath, manifestPath: manifestPath,
             custody: .init(
                 command: commandLine, oauthClientId: nil,
-                input: { [count] in
+                input: { [exportPath] in
                     RunManifest.Input(
-                        source: "demo:\(count) sample ids", records: $0.inputRecords, complete: $0.inputComplete)
+                        source: "export:\(exportPath)", records: $0.inputRecords, complete: $0.inputComplete)
                 }),
             console: console, showProgress: showProgress)
-        let summary = try await runner.run(ids: AsyncLines(lines: lines))
+        let summary = try await runner.run(ids: ExportScanner(path: exportPath))
 
         let counters = server.counters()
         let share = counters.requests > 0 ? 100 * Double(counters.tooManyRequests) / Double(counters.requests) : 0
@@ -100,8 +112,20 @@ struct DemoCommand {
                 "convoy demo: used \(SummaryReport.format(100 * answered / (allowed * summary.wallSeconds), digits: 1)) % "
                     + "of the budget (\(SummaryReport.format(allowed, digits: 1)) requests/s allowed)")
         }
-        console.error("convoy demo: try  jq -c '{id, state: .conversation.recordingState}' \(outputPath) | head")
-        return summary.interrupted ? 130 : 0
+        if summary.interrupted { return 130 }
+
+        console.error("convoy demo: 3. enrich \(exportPath) --records \(outputPath) --out \(enrichedPath)")
+        var enrich = Enricher.Configuration(
+            exportPath: exportPath, recordsPaths: [outputPath], errorsPaths: [errorsPath], outputDirectory: enrichedPath
+        )
+        enrich.command = ["convoy", "enrich", exportPath, "--records", outputPath, "--out", enrichedPath]
+        enrich.tool = "convoy \(FetchRunner.version)"
+        let enriched = try Enricher(configuration: enrich).run()
+        EnrichCommand.printSummary(enriched, directory: enrichedPath, console: console)
+        console.error(
+            "convoy demo: try  jq -c '{id, legal_hold: [.conversation.participants[].attributes.legal_hold][0]}' "
+                + "\(outputPath) | head")
+        return 0
     }
 }
 

@@ -5,6 +5,7 @@ import Foundation
 struct VerifyCommand {
     static let help = """
         USAGE: convoy verify OUTPUT [--input IDS_FILE | --from-export PATH] [--errors FILE] [--manifest FILE]
+               convoy verify ENRICH_DIR [--from-export PATH]
 
         Checks that OUTPUT, its errors file and its manifest are as the last run of 'convoy fetch'
         left them, and that nothing was added, dropped or altered since:
@@ -16,6 +17,10 @@ struct VerifyCommand {
           - the records: every line valid JSON with an id, no id twice, none in both files;
           - with --input or --from-export: every id of the input (of the run's shard, with --shard) is in exactly one
             of the two files, and no record is for an id the input does not hold.
+
+        Given the folder of 'convoy enrich --out DIR', it checks that folder's manifest instead: every
+        export file still as the last run read it (the originals untouched, none added), and every
+        sidecar, merged file and report as the run wrote it.
 
         For an output that was streamed (--output -), give the stored copy as OUTPUT and the run's
         --manifest: its records are checked against the figures of the stream.
@@ -57,6 +62,14 @@ struct VerifyCommand {
     }
 
     func run(console: Console) async throws -> Int32 {
+        if EnrichVerifier.isEnrichFolder(outputPath) {
+            guard inputPath == nil, errorsPath == nil, manifestPath == nil else {
+                throw ConvoyError.usage(
+                    "an enrich folder is verified against its own manifest; give only --from-export")
+            }
+            let verifier = EnrichVerifier(directory: outputPath, exportPath: exportPath)
+            return report(try verifier.verify(), against: verifier.manifestPath, console: console)
+        }
         let verifier = CustodyVerifier(outputPath: outputPath, errorsPath: errorsPath, manifestPath: manifestPath)
         let checks: [CustodyVerifier.Check]
         if let exportPath {
@@ -68,7 +81,11 @@ struct VerifyCommand {
             try input?.validate()
             checks = try await verifier.verify(input: input)
         }
-        console.print("convoy verify: \(outputPath) against \(verifier.manifestPath)")
+        return report(checks, against: verifier.manifestPath, console: console)
+    }
+
+    private func report(_ checks: [CustodyVerifier.Check], against manifest: String, console: Console) -> Int32 {
+        console.print("convoy verify: \(outputPath) against \(manifest)")
         var problems = 0
         for check in checks {
             if check.discrepancies.isEmpty {

@@ -68,7 +68,7 @@ struct MockConversationStoreTests {
             for participant in participants {
                 #expect(["customer", "agent", "acd", "ivr"].contains(participant["purpose"] as? String ?? ""))
                 let attributes = try #require(participant["attributes"] as? [String: String])
-                #expect(["true", "false"].contains(attributes["legalHold"] ?? ""))
+                #expect(["true", "false"].contains(attributes["legal_hold"] ?? ""))
                 if isVoice { #expect((participant["ani"] as? String)?.hasPrefix("tel:+1") == true) }
             }
             if isMessaging {

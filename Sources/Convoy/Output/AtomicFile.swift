@@ -41,4 +41,75 @@ public enum AtomicFile {
             _ = close(folderFD)
         }
     }
+
+    /// A file written in pieces and put in place whole: bytes go to a temp file in the same folder,
+    /// and ``commit()`` syncs it and renames it over the target. Until then the target is as it
+    /// was; a writer dropped without a commit removes its temp file. Bytes are fingerprinted as
+    /// they pass, for a manifest.
+    public final class Writer {
+        public let path: String
+        private let temp: String
+        private let fileSystem: any FileSystem
+        private var descriptor: Int32
+        private var buffer: [UInt8] = []
+        private var tally = FileFingerprint.Tally()
+
+        /// Creates the temp file (mode 0600).
+        public init(path: String, fileSystem: any FileSystem = PosixFileSystem()) throws {
+            self.path = path
+            self.fileSystem = fileSystem
+            temp = path + ".tmp-\(getpid())"
+            descriptor = fileSystem.open(temp, flags: O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode: 0o600)
+            guard descriptor >= 0 else { throw ConvoyError.output("cannot create \(temp): \(NDJSONFile.lastError())") }
+            buffer.reserveCapacity(Self.bufferSize)
+        }
+
+        deinit {
+            guard descriptor >= 0 else { return }
+            _ = close(descriptor)
+            _ = unlink(temp)
+        }
+
+        private static let bufferSize = 256 * 1024
+
+        public func write(_ bytes: some Collection<UInt8>) throws {
+            buffer.append(contentsOf: bytes)
+            if buffer.count >= Self.bufferSize { try flush() }
+        }
+
+        /// Syncs the bytes and renames the file into place; returns its fingerprint. The folder is
+        /// not synced here: a caller that writes many files syncs each folder once
+        /// (``AtomicFile/syncFolder(of:fileSystem:)``).
+        @discardableResult
+        public func commit() throws -> FileFingerprint {
+            try flush()
+            guard fileSystem.fsync(descriptor) == 0 else {
+                throw ConvoyError.output("cannot sync \(temp): \(NDJSONFile.lastError())")
+            }
+            _ = close(descriptor)
+            descriptor = -1
+            guard fileSystem.rename(temp, to: path) == 0 else {
+                let reason = NDJSONFile.lastError()
+                _ = unlink(temp)
+                throw ConvoyError.output("cannot put \(path) in place: \(reason)")
+            }
+            return tally.fingerprint
+        }
+
+        private func flush() throws {
+            try buffer.withUnsafeBytes { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let written = fileSystem.write(descriptor, UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        throw ConvoyError.output("cannot write \(temp): \(NDJSONFile.lastError())")
+                    }
+                    offset += written
+                }
+                tally.add(bytes)
+            }
+            buffer.removeAll(keepingCapacity: true)
+        }
+    }
 }

@@ -137,13 +137,13 @@ struct ConversationDocumentBuilder {
             participants.append(
                 participant(
                     purpose: "ivr", start: start, end: queueStart, ends: ends,
-                    attributes: [("legalHold", .string(hold)), ("flowName", "Main IVR")], media: ("calls", [ivrCall])))
+                    attributes: [("legal_hold", .string(hold)), ("flowName", "Main IVR")], media: ("calls", [ivrCall])))
         }
         let queueCall = call(ends, connected: queueStart, disconnected: queueEnd, disconnectType: "transfer")
         participants.append(
             participant(
                 purpose: "acd", start: queueStart, end: queueEnd, queueId: queue.id, ends: ends,
-                attributes: [("legalHold", .string(hold))], media: ("calls", [queueCall])))
+                attributes: [("legal_hold", .string(hold))], media: ("calls", [queueCall])))
 
         var transfers: [JSONValue] = []
         if !hasIVR, random.chance(0.25) {
@@ -242,7 +242,7 @@ struct ConversationDocumentBuilder {
                 attributes: customerAttributes(legalHold: hold), media: ("messages", [customerMessages])),
             participant(
                 purpose: "acd", start: start, end: queueEnd, queueId: queue.id, ends: ends,
-                attributes: [("legalHold", .string(hold))], media: ("messages", [queueMessages])),
+                attributes: [("legal_hold", .string(hold))], media: ("messages", [queueMessages])),
             agentParticipant(
                 user: agent, queue: queue, start: queueEnd, end: chatEnd, ends: ends, legalHold: hold,
                 media: ("messages", [agentMessages])),
@@ -331,12 +331,12 @@ struct ConversationDocumentBuilder {
         }
         return participant(
             purpose: "agent", start: start, end: end, userId: user, queueId: queue.id, ends: ends,
-            wrapup: wrapup, attributes: [("legalHold", .string(legalHold))], media: media)
+            wrapup: wrapup, attributes: [("legal_hold", .string(legalHold))], media: media)
     }
 
     private mutating func customerAttributes(legalHold: String) -> [(key: String, value: JSONValue)] {
         [
-            ("legalHold", .string(legalHold)),
+            ("legal_hold", .string(legalHold)),
             ("language", .string(Pools.languages[random.nextInt(Pools.languages.count)])),
             ("segment", .string(Pools.segments[random.nextInt(Pools.segments.count)])),
             ("crmAccount", .string("ACC-\(10_000_000 + random.nextInt(90_000_000))")),

@@ -1,0 +1,40 @@
+/// `report.csv`: the field-recovery report as a table a spreadsheet opens (RFC 4180: comma
+/// separated, CRLF line ends, fields with a comma, quote or line break quoted).
+///
+/// One row per export file and field, then one per field over all files (`file` is
+/// `(all files)`). The per-file counts repeat on each of the file's rows so that any row stands
+/// alone in a filter or a pivot table.
+public enum EnrichTable {
+    public static let header =
+        "file,ids,with_record,no_record,invalid,field,in_export,absent_from_export,recovered,still_missing\r\n"
+
+    /// The rows of one file.
+    public static func rows(_ report: EnrichFileReport) -> String {
+        report.fields.map { field in
+            row([
+                report.file, "\(report.ids)", "\(report.withRecord)", "\(report.noRecord.count)",
+                "\(report.invalid.count)",
+                field.field, "\(field.inExport)", "\(field.absent)", "\(field.recovered)", "\(field.stillMissing)",
+            ])
+        }.joined()
+    }
+
+    /// The rows over all files.
+    public static func totalRows(_ summary: EnrichSummary) -> String {
+        summary.fields.map { field in
+            row([
+                "(all files)", "\(summary.ids)", "\(summary.withRecord)", "\(summary.noRecord)", "\(summary.invalid)",
+                field.field, "\(field.inExport)", "\(field.absent)", "\(field.recovered)", "\(field.stillMissing)",
+            ])
+        }.joined()
+    }
+
+    static func row(_ fields: [String]) -> String {
+        fields.map(quoted).joined(separator: ",") + "\r\n"
+    }
+
+    static func quoted(_ field: String) -> String {
+        guard field.utf8.contains(where: { [44, 34, 10, 13].contains($0) }) else { return field }  // , " LF CR
+        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
