@@ -25,7 +25,7 @@ let package = Package(
         .executableTarget(name: "convoy", dependencies: ["ConvoyCLI"]),
         .executableTarget(
             name: "ConvoyBenchmarks",
-            dependencies: ["Convoy", "ConvoyLoad", "ConvoyMock"],
+            dependencies: ["Convoy", "ConvoyCLI", "ConvoyLoad", "ConvoyMock"],
             path: "Benchmarks/ConvoyBenchmarks"
         ),
         .testTarget(name: "ConvoyTests", dependencies: ["Convoy", "ConvoyMock"]),

@@ -31,6 +31,9 @@ struct BenchmarkOptions {
                                ceiling beside hey's (apt-get install hey) on the same mock
           --sha256 MIB         instead: Convoy's SHA-256 against sha256sum on one file of MIB MiB
                                (300 for the custody figure); medians of 5 alternating rounds
+          --enrich N           instead: convoy enrich over N records and an export of N + 1 % ids
+                               (1000000 for the issue's figure): wall time and peak RSS, beside wc -l
+          --enrich-files M     export files for --enrich (default 10000)
         """
 
     var quick = false
@@ -45,6 +48,8 @@ struct BenchmarkOptions {
     var out = "benchmark-results"
     var allowDebug = false
     var sha256Megabytes: Int?
+    var enrichRecords: Int?
+    var enrichFiles = 10_000
     var loadtest = false
     // Child roles.
     var serve = false
@@ -91,6 +96,8 @@ struct BenchmarkOptions {
             case "--out": out = try value(name)
             case "--allow-debug": allowDebug = true
             case "--sha256": sha256Megabytes = Int(try value(name))
+            case "--enrich": enrichRecords = Int(try value(name))
+            case "--enrich-files": enrichFiles = max(1, Int(try value(name)) ?? enrichFiles)
             case "--loadtest": loadtest = true
             case "--serve": serve = true
             case "--client": client = Strategy(rawValue: try value(name))

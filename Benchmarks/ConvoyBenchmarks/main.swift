@@ -1,9 +1,22 @@
 import Convoy
+import ConvoyCLI
 import ConvoyMock
 import Foundation
 
 // The benchmark harness: an orchestrator that, for each scenario and strategy, starts the mock API
 // in one child process and the client in another, then reports. See BenchmarkOptions.help.
+
+// Child: one `convoy` command, measured by the orchestrator: `--convoy-child PEAK_FILE ARGS…`.
+if CommandLine.arguments.count >= 3, CommandLine.arguments[1] == "--convoy-child" {
+    let status = await ConvoyCommandLine.main(Array(CommandLine.arguments.dropFirst(3)))
+    try MeasuredProcess.recordPeak(to: CommandLine.arguments[2])
+    exit(status)
+}
+if CommandLine.arguments.count == 5, CommandLine.arguments[1] == "--enrich-generate" {
+    let arguments = CommandLine.arguments
+    try EnrichBenchmark.generate(folder: arguments[2], records: Int(arguments[3])!, files: Int(arguments[4])!)
+    exit(0)
+}
 
 let options: BenchmarkOptions
 do {
@@ -59,6 +72,11 @@ let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlink
 try FileManager.default.createDirectory(atPath: options.out, withIntermediateDirectories: true)
 if options.loadtest {
     try await LoadBenchmark(executable: executable, scaleArguments: options.scaleArguments).run()
+    exit(0)
+}
+if let records = options.enrichRecords {
+    try EnrichBenchmark(records: records, files: options.enrichFiles, directory: options.out, executable: executable)
+        .run()
     exit(0)
 }
 if let megabytes = options.sha256Megabytes {
