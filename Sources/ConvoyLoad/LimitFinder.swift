@@ -189,7 +189,11 @@ public struct LimitFinder<C: Clock>: Sendable where C.Duration == Duration {
         samples += probe.samples
         let through = probe.samples.filter(\.accepted).count
         let ratio = Double(through) / Double(max(limit, 1))
-        if ratio >= 1.5 {
+        // A sliding window lets exactly L through here (nothing of the idle window is left to age
+        // out within 2δ ≤ W/2); a fixed one L plus whatever falls on the boundary's far side, which
+        // is less than L when the predicted boundary is off (a window measured 1 % long, five
+        // windows back, moves it by 5 %).
+        if ratio > 1.2 {
             report.kind = .fixedWindow
             report.confidence = ratio >= 1.8 ? .high : .medium
             evidence.append(
@@ -197,7 +201,7 @@ public struct LimitFinder<C: Clock>: Sendable where C.Duration == Duration {
                     + "\(through) accepted (\(LimiterInference.format(ratio)) L): the count restarts at boundaries")
         } else {
             report.kind = .slidingWindow
-            report.confidence = ratio <= 1.25 ? .high : .medium
+            report.confidence = ratio <= 1.05 ? .high : .medium
             evidence.append(
                 "after idle, \(2 * limit) requests across the boundary predicted at \(LimiterInference.format(boundary)) s: "
                     + "\(through) accepted (\(LimiterInference.format(ratio)) L): no span of \(LimiterInference.format(period)) s "
