@@ -41,6 +41,10 @@ struct FetchCommand {
           --division ID         with --interval: only conversations in this division
           --shard K/N           fetch only shard K of N (a stable hash of the id), to split a job
                                 across N machines, each with its own OAuth client
+          --shard auto/N        K from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) or
+                                AWS_BATCH_JOB_ARRAY_INDEX (an AWS Batch array job), plus one. With
+                                --shard, any argument may name {shard} (K) or {index} (K − 1):
+                                --credentials /secrets/client-{index}.json --output /data/part-{shard}.ndjson
           --output FILE         NDJSON output (default: conversations.ndjson); '-' streams the records
                                 to standard output (summary and progress stay on standard error), e.g.
                                 convoy fetch ids.txt --output - | aws s3 cp - s3://bucket/conversations.ndjson
@@ -116,7 +120,7 @@ struct FetchCommand {
 
     init(arguments: [String], environment: [String: String], now: Date = Date()) throws {
         commandLine = ["convoy", "fetch"] + Arguments.redacting(arguments)
-        var arguments = Arguments(arguments)
+        var arguments = Arguments(try Self.fillingShard(arguments, environment: environment))
         let region = try Self.region(&arguments, environment: environment)
         let explicitBase = try arguments.value("api-base")
         if let explicitBase {
@@ -169,10 +173,7 @@ struct FetchCommand {
             configuration.parts = try ConversationPart.parseList(include)
         }
         if let text = try arguments.value("shard") {
-            guard let shard = Shard(text) else {
-                throw ConvoyError.usage("--shard takes K/N with 1 ≤ K ≤ N, e.g. --shard 2/4, not '\(text)'")
-            }
-            configuration.shard = shard
+            configuration.shard = try Shard.resolve(text, environment: environment)
         }
         showProgress = try !arguments.flag("no-progress")
         let positionals = arguments.takePositionals()
@@ -325,6 +326,25 @@ struct FetchCommand {
     /// `20261125T023345Z`: a start time fit for a file name.
     static func compactTimestamp(_ date: Date) -> String {
         RecordEncoder.timestamp(date).filter { $0 != "-" && $0 != ":" }.prefix(15) + "Z"
+    }
+
+    /// `arguments` with `{shard}` and `{index}` filled in from `--shard` (see ``Shard/fill(_:)``).
+    /// - Throws: a usage error for a placeholder without `--shard`, or a `--shard` that does not resolve.
+    static func fillingShard(_ arguments: [String], environment: [String: String]) throws -> [String] {
+        let placeholders = ["{shard}", "{index}"]
+        var shardText: String?
+        for (position, argument) in arguments.enumerated() {
+            if argument == "--shard", position + 1 < arguments.count { shardText = arguments[position + 1] }
+            if argument.hasPrefix("--shard=") { shardText = String(argument.dropFirst("--shard=".count)) }
+        }
+        guard let shardText else {
+            if let used = arguments.first(where: { argument in placeholders.contains { argument.contains($0) } }) {
+                throw ConvoyError.usage("'\(used)' names {shard} or {index}, which only --shard fills in")
+            }
+            return arguments
+        }
+        let shard = try Shard.resolve(shardText, environment: environment)
+        return arguments.map(shard.fill)
     }
 
     /// `out.ndjson` → `out.errors.ndjson`.

@@ -147,6 +147,14 @@ public final class MockAPIServer: Sendable {
         state.updateRateLimit(limit, now: MonotonicClock.nanoseconds())
     }
 
+    /// Answers the next `count` `/api/v2/` requests as usual and holds the answer to every one after
+    /// them for ten minutes, as a server that stops answering would, until called again (`nil`: answer
+    /// everything). A test that kills a client mid-run uses it so that the client cannot finish first,
+    /// however slowly the test itself is scheduled.
+    public func holdAnswers(after count: Int?) {
+        state.holdAnswers(after: count)
+    }
+
     /// Invalidates every access token issued so far, as if they had all expired: the next `/api/v2/` request with
     /// one gets `401` and the client must fetch a new token. No effect without ``MockServerConfiguration/oauth``.
     public func expireAllTokens() {

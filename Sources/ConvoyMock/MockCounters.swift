@@ -32,6 +32,10 @@ public struct MockCounters: Sendable, Equatable {
     /// `"conversation"`, `"analytics"`, `"analyticsBatch"`, `"recordingmetadata"`, `"messages"`, `"messagesBulk"`,
     /// `"jobsSubmit"`, `"jobsStatus"`, `"jobsResults"` and `"token"`. Unrecognised paths are not counted here.
     public var requestsByPath: [String: Int]
+    /// `/api/v2/` requests per OAuth client id of their bearer token (a valid one), whatever their outcome.
+    public var requestsByClient: [String: Int] = [:]
+    /// `/api/v2/` requests whose answer was held (``MockAPIServer/holdAnswers(after:)``).
+    public var held = 0
 
     /// Creates a snapshot; all counts default to zero.
     public init(

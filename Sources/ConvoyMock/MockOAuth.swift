@@ -29,6 +29,12 @@ public struct MockOAuth: Sendable, Equatable {
     public var tokenLifetime: Duration
     /// The token endpoint's own limit (`nil`: unlimited); see ``MockRateLimit`` for the semantics.
     public var tokenRateLimit: MockRateLimit?
+    /// More clients the token endpoint accepts, id → secret (several machines, a client each).
+    public var otherClients: [String: String] = [:]
+    /// When true, each client's tokens draw on a budget of their own (a copy of the server's
+    /// ``MockServerConfiguration/rateLimit``), as Genesys limits each OAuth client; when false,
+    /// every client shares one budget.
+    public var budgetPerClient = false
 
     /// Creates OAuth settings; Genesys's default token lifetime is 24 hours.
     public init(

@@ -73,7 +73,8 @@ struct UsageCase: Sendable, CustomTestStringConvertible {
         UsageCase(
             local + ["ids.txt", "--interval", "2026-01-01T00:00:00Z/2026-01-08T00:00:00Z"],
             "give one source of ids: an ids file, --from-export or --interval"),
-        UsageCase(local + ["--shard", "3/2"], "--shard takes K/N with 1 ≤ K ≤ N, e.g. --shard 2/4, not '3/2'"),
+        UsageCase(
+            local + ["--shard", "3/2"], "--shard takes K/N with 1 ≤ K ≤ N (e.g. --shard 2/4) or auto/N, not '3/2'"),
         UsageCase(
             local + ["--include", "everything"],
             "unknown part 'everything' in --include; choose from conversation, analytics, recordingmetadata, messages"),

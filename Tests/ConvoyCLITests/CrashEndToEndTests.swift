@@ -30,10 +30,14 @@ import Testing
         let input = try writeIDs(all, in: scratch)
         let output = scratch.file("out.ndjson")
 
+        // The mock answers 150 requests and then holds its answers, so the run cannot finish before
+        // the kill, however slowly this test is scheduled.
+        server.holdAnswers(after: 150)
         let process = try Self.start(server, input: input, scratch)
         try await waitUntil { lineCount(output) >= 100 }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
+        server.holdAnswers(after: nil)
         #expect(process.terminationReason == .uncaughtSignal)
         let firstRun = try ids(output)
         #expect(firstRun.count < all.count, "killed mid-run")
@@ -78,11 +82,13 @@ import Testing
         ]
         let stderr = Pipe()
         process.standardError = stderr
+        server.holdAnswers(after: 60)  // the run cannot finish before the SIGINT
         try process.run()
         try await waitUntil { lineCount(output) >= 20 }
         kill(process.processIdentifier, SIGINT)
         let report = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
+        server.holdAnswers(after: nil)
         #expect(process.terminationStatus == 130)
         #expect(report.contains("interrupted"), "the summary is printed: \(report)")
         #expect(report.contains("re-run the same command to resume"))

@@ -37,7 +37,10 @@ import Testing
         let errors = scratch.file("out.errors.ndjson")
         let manifest = scratch.file("out.manifest.ndjson")
 
+        // Each killed or interrupted run gets a number of answers and then none (the mock holds them),
+        // so none can finish before its signal, however slowly this test is scheduled.
         // 1. Ctrl-C: the run writes its line.
+        server.holdAnswers(after: 100)
         let first = try Self.start(server, input: input, scratch)
         try await waitUntil { lineCount(output) >= 60 }
         kill(first.processIdentifier, SIGINT)
@@ -50,6 +53,7 @@ import Testing
 
         // 2. kill -9: no line, records the manifest does not cover, maybe a torn line.
         let covered = lineCount(output)
+        server.holdAnswers(after: 100)
         let second = try Self.start(server, input: input, scratch)
         try await waitUntil { lineCount(output) >= covered + 60 }
         kill(second.processIdentifier, SIGKILL)
@@ -58,6 +62,7 @@ import Testing
         let uncovered = lineCount(output) - covered + lineCount(errors) - lines[0].errors.lines
 
         // 3. A resume that counts what the killed run left, then is interrupted itself.
+        server.holdAnswers(after: 200)
         let third = try Self.start(server, input: input, scratch)
         try await waitUntil { lineCount(output) >= covered + 150 || !third.isRunning }
         kill(third.processIdentifier, SIGINT)
@@ -70,6 +75,7 @@ import Testing
                 && uncovered >= 60, "the resume counts the killed run's records")
 
         // 4. The final resume, in process.
+        server.holdAnswers(after: nil)
         let (status, console) = await convoy([
             "fetch", input, "--api-base", server.baseURL.absoluteString, "--output", output, "--no-progress",
         ])

@@ -13,11 +13,14 @@ import Testing
         var testDescription: String { "\(limit)" }
     }
 
+    /// A window's clump must be sent faster than the server accepts it, or it reads as a bucket: a
+    /// debug build sharing 2 cores with the rest of the suite sent 300 requests in 0.65 s, so the
+    /// larger windows here hold 120 (release builds probe 300 and more in Benchmarks/).
     static let cases: [Case] = [
         Case(limit: .fixedWindow(limit: 50, window: .seconds(1)), kind: .fixedWindow),
-        Case(limit: .fixedWindow(limit: 300, window: .seconds(2)), kind: .fixedWindow),
+        Case(limit: .fixedWindow(limit: 120, window: .seconds(2)), kind: .fixedWindow),
         Case(limit: .slidingWindow(limit: 50, window: .seconds(1)), kind: .slidingWindow),
-        Case(limit: .slidingWindow(limit: 300, window: .seconds(2)), kind: .slidingWindow),
+        Case(limit: .slidingWindow(limit: 120, window: .seconds(2)), kind: .slidingWindow),
         Case(limit: .tokenBucket(capacity: 30, refillPerSecond: 100), kind: .tokenBucket),
         Case(limit: .tokenBucket(capacity: 100, refillPerSecond: 300), kind: .tokenBucket),
         Case(limit: .leakyQueue(ratePerSecond: 100, burst: 10), kind: .leakyBucket),

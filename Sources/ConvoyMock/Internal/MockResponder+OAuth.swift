@@ -14,7 +14,8 @@ extension MockResponder {
                     message: "Method \(request.method) is not allowed on this resource"), contextID: contextID)
         }
         guard let credentials = Self.basicCredentials(request.authorization),
-            credentials.id == oauth.clientId, credentials.secret == oauth.clientSecret
+            (credentials.id == oauth.clientId && credentials.secret == oauth.clientSecret)
+                || oauth.otherClients[credentials.id] == credentials.secret
         else {
             return Self.oauthError(
                 status: 401, [("error", "invalid_client"), ("description", "authentication failed")])
@@ -35,7 +36,7 @@ extension MockResponder {
 
         var generator = SystemRandomNumberGenerator()
         let token = Base64URL.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
-        state.issue(token: token, lifetime: oauth.tokenLifetime, now: now)
+        state.issue(token: token, client: credentials.id, lifetime: oauth.tokenLifetime, now: now)
         // Exactly the lifetime, so a client that renews early is never surprised by a 401.
         let nanoseconds = max(0, oauth.tokenLifetime.clampedNanoseconds)
         let expiresIn: JSONValue =

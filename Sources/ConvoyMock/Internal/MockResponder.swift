@@ -47,6 +47,8 @@ struct MockResponder {
     }
 
     static let maximumCachedDocuments = 8192
+    /// How long a held answer waits (``MockAPIServer/holdAnswers(after:)``): longer than any test.
+    static let heldNanoseconds: Int64 = 600_000_000_000
 
     let configuration: MockServerConfiguration
     let state: MockServerState
@@ -80,7 +82,10 @@ struct MockResponder {
         }
         let limiter: RateLimiter = isAPI ? .api : route == .token ? .token : .unlimited
         let decision = state.arrive(
-            conversationID: conversationID, route: route.counterName, limiter: limiter, now: now)
+            conversationID: conversationID, route: route.counterName, limiter: limiter,
+            token: Self.bearerToken(request.authorization),
+            budgetPerClient: configuration.oauth?.budgetPerClient ?? false,
+            now: now)
 
         let correlationID = random.uuidString()
         if let conversationID { state.noteCorrelation(correlationID, conversationID: conversationID) }
@@ -93,7 +98,11 @@ struct MockResponder {
                 for: told, wallClockSeconds: MonotonicClock.wallClockSeconds())
         }
         // A queueing limiter holds an admitted request before it is served.
-        let delay = configuration.latency.sampleNanoseconds(using: &random) + (decision?.queueNanoseconds ?? 0)
+        let held = isAPI && state.holdsAnswer()
+        let delay =
+            held
+            ? Self.heldNanoseconds
+            : configuration.latency.sampleNanoseconds(using: &random) + (decision?.queueNanoseconds ?? 0)
         func planned(_ reply: Reply) -> PlannedResponse {
             PlannedResponse(
                 status: reply.status,

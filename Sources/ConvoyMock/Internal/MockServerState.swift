@@ -17,8 +17,12 @@ final class MockServerState: Sendable {
     private struct Guarded {
         var budget: RateLimitBudget?
         var tokenBudget: RateLimitBudget?
-        /// Issued access tokens and their expiry in nanoseconds since the server started.
-        var tokens: [String: Int64] = [:]
+        /// With ``MockOAuth/budgetPerClient``: each client's own budget, made on its first request.
+        var clientBudgets: [String: RateLimitBudget] = [:]
+        /// Issued access tokens: their expiry in nanoseconds since the server started, and their client.
+        var tokens: [String: (expiry: Int64, client: String)] = [:]
+        /// API answers still given before the rest are held (``MockAPIServer/holdAnswers(after:)``).
+        var answersBeforeHold: Int?
         var counters = MockCounters()
     }
 
@@ -45,8 +49,11 @@ final class MockServerState: Sendable {
 
     /// Records one parsed request (a hit for `conversationID` and a count for `route`, if any) and offers it to the
     /// `limiter`'s budget at monotonic instant `now`. Returns `nil` when no limit applies.
+    /// `token` (a bearer token, when the request carries one) names the client whose budget an API
+    /// request draws on when `budgetPerClient`.
     func arrive(
-        conversationID: String?, route: String? = nil, limiter: RateLimiter, now: UInt64
+        conversationID: String?, route: String? = nil, limiter: RateLimiter, token: Substring? = nil,
+        budgetPerClient: Bool = false, now: UInt64
     )
         -> RateLimitDecision?
     {
@@ -59,6 +66,15 @@ final class MockServerState: Sendable {
             case .unlimited:
                 return nil
             case .api:
+                let client = token.flatMap { state.tokens[String($0)] }.map(\.client)
+                if let client { state.counters.requestsByClient[client, default: 0] += 1 }
+                if budgetPerClient, let client, let shared = state.budget {
+                    if state.clientBudgets[client] == nil {
+                        state.clientBudgets[client] = RateLimitBudget(
+                            limit: shared.limit, externalLoad: externalLoad, now: elapsed)
+                    }
+                    return state.clientBudgets[client]?.admit(now: elapsed)
+                }
                 return state.budget?.admit(now: elapsed)
             case .token:
                 state.counters.tokenRequests += 1
@@ -106,14 +122,32 @@ final class MockServerState: Sendable {
 
     // MARK: OAuth tokens
 
+    /// See ``MockAPIServer/holdAnswers(after:)``.
+    func holdAnswers(after count: Int?) {
+        guarded.withLock { $0.answersBeforeHold = count.map { max(0, $0) } }
+    }
+
+    /// True when this API request's answer is to be held; counts it down or counts it as held.
+    func holdsAnswer() -> Bool {
+        guarded.withLock { state in
+            guard let remaining = state.answersBeforeHold else { return false }
+            guard remaining == 0 else {
+                state.answersBeforeHold = remaining - 1
+                return false
+            }
+            state.counters.held += 1
+            return true
+        }
+    }
+
     /// Registers `token`, issued at monotonic instant `now`, as valid for `lifetime`, and counts it. Tokens that have
     /// expired are forgotten at the same time.
-    func issue(token: String, lifetime: Duration, now: UInt64) {
+    func issue(token: String, client: String, lifetime: Duration, now: UInt64) {
         let elapsed = elapsed(now)
         let (expiry, overflow) = elapsed.addingReportingOverflow(lifetime.clampedNanoseconds)
         guarded.withLock { state in
-            state.tokens = state.tokens.filter { $0.value > elapsed }
-            state.tokens[token] = overflow ? Int64.max : expiry
+            state.tokens = state.tokens.filter { $0.value.expiry > elapsed }
+            state.tokens[token] = (overflow ? Int64.max : expiry, client)
             state.counters.tokensIssued += 1
         }
     }
@@ -123,7 +157,7 @@ final class MockServerState: Sendable {
     func authorize(token: Substring?, now: UInt64) -> Bool {
         let elapsed = elapsed(now)
         return guarded.withLock { state in
-            let valid = token.flatMap { state.tokens[String($0)] }.map { elapsed < $0 } ?? false
+            let valid = token.flatMap { state.tokens[String($0)] }.map { elapsed < $0.expiry } ?? false
             if !valid { state.counters.unauthorized += 1 }
             return valid
         }
