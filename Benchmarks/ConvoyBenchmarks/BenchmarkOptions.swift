@@ -34,6 +34,11 @@ struct BenchmarkOptions {
           --enrich N           instead: convoy enrich over N records and an export of N + 1 % ids
                                (1000000 for the issue's figure): wall time and peak RSS, beside wc -l
           --enrich-files M     export files for --enrich (default 10000)
+          --scale [N,N…]       instead: millions of ids on one machine (default 1000000,10000000): a
+                               resumed run with nothing left to fetch (wall, peak RSS) beside
+                               sha256sum and wc -l, IDReader's ids/s, the peak RSS a fresh run adds
+                               per id, and --kill-trials jobs killed with SIGKILL and resumed
+          --kill-trials N      kill -9 trials for --scale (default 20)
         """
 
     var quick = false
@@ -50,6 +55,8 @@ struct BenchmarkOptions {
     var sha256Megabytes: Int?
     var enrichRecords: Int?
     var enrichFiles = 10_000
+    var scaleSizes: [Int]?
+    var killTrials = 20
     var loadtest = false
     // Child roles.
     var serve = false
@@ -98,6 +105,14 @@ struct BenchmarkOptions {
             case "--sha256": sha256Megabytes = Int(try value(name))
             case "--enrich": enrichRecords = Int(try value(name))
             case "--enrich-files": enrichFiles = max(1, Int(try value(name)) ?? enrichFiles)
+            case "--scale":
+                scaleSizes = [1_000_000, 10_000_000]
+                if let next = rest.first, !next.hasPrefix("--") {
+                    let sizes = try value(name).split(separator: ",").compactMap { Int($0) }
+                    guard !sizes.isEmpty else { throw BenchmarkError("--scale takes sizes such as 1000000,10000000") }
+                    scaleSizes = sizes
+                }
+            case "--kill-trials": killTrials = max(0, Int(try value(name)) ?? killTrials)
             case "--loadtest": loadtest = true
             case "--serve": serve = true
             case "--client": client = Strategy(rawValue: try value(name))

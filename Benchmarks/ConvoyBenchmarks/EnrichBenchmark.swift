@@ -134,13 +134,6 @@ struct EnrichBenchmark {
         }
     }
 
-    private func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
-    }
-
-    private func f1(_ value: Double) -> String { String(format: "%.1f", value) }
-    private func f2(_ value: Double) -> String { String(format: "%.2f", value) }
 }
 
 /// A file written through a 1 MiB buffer.

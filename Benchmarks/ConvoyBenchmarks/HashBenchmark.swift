@@ -58,11 +58,5 @@ struct HashBenchmark {
         }
     }
 
-    private func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted.count % 2 == 1
-            ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-    }
-
     private func format(_ value: Double) -> String { String(format: "%.0f", value) }
 }

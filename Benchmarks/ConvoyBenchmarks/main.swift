@@ -12,6 +12,11 @@ if CommandLine.arguments.count >= 3, CommandLine.arguments[1] == "--convoy-child
     try MeasuredProcess.recordPeak(to: CommandLine.arguments[2])
     exit(status)
 }
+if CommandLine.arguments.count == 5, CommandLine.arguments[1] == "--scale-generate" {
+    let arguments = CommandLine.arguments
+    try ScaleBenchmark.generate(idsPath: arguments[2], outputPath: arguments[3], count: Int(arguments[4])!)
+    exit(0)
+}
 if CommandLine.arguments.count == 5, CommandLine.arguments[1] == "--enrich-generate" {
     let arguments = CommandLine.arguments
     try EnrichBenchmark.generate(folder: arguments[2], records: Int(arguments[3])!, files: Int(arguments[4])!)
@@ -72,6 +77,12 @@ let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlink
 try FileManager.default.createDirectory(atPath: options.out, withIntermediateDirectories: true)
 if options.loadtest {
     try await LoadBenchmark(executable: executable, scaleArguments: options.scaleArguments).run()
+    exit(0)
+}
+if let sizes = options.scaleSizes {
+    try await ScaleBenchmark(
+        sizes: sizes, directory: options.out, executable: executable, killTrials: options.killTrials
+    ).run()
     exit(0)
 }
 if let records = options.enrichRecords {

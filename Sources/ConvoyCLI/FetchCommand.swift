@@ -1,4 +1,5 @@
 import Convoy
+import ConvoyLoad
 import Foundation
 import Glibc
 import Synchronization
@@ -57,7 +58,11 @@ struct FetchCommand {
           --max-attempts N      requests per id before it counts as failed (default 8)
           --max-rate R          never exceed R requests/s, whatever the server allows
           --initial-rate R      requests/s before the server's headers are known (default 5)
-          --no-progress         no live progress line on a terminal
+          --no-progress         no progress: neither the live line on a terminal nor the plain one
+          --progress-interval D off a terminal, print a plain progress line every D (default 60s; 0
+                                for none), so kubectl logs and CI logs show where a long job stands.
+                                With an ids file both show a bar, the percentage and an ETA from the
+                                learned limit and the requests left
           -h, --help            show this help
 
         RECORDS:
@@ -115,6 +120,8 @@ struct FetchCommand {
     var discoveryState: String
     var configuration: FetchConfiguration
     var showProgress: Bool
+    /// Off a terminal, a plain progress line this often; nil for none.
+    var progressInterval: Duration? = .seconds(60)
     /// The command line as the manifest records it, secrets redacted.
     var commandLine: [String]
 
@@ -176,6 +183,12 @@ struct FetchCommand {
             configuration.shard = try Shard.resolve(text, environment: environment)
         }
         showProgress = try !arguments.flag("no-progress")
+        if let text = try arguments.value("progress-interval") {
+            guard let seconds = LoadSchedule.parseDuration(text), seconds >= 0 else {
+                throw ConvoyError.usage("--progress-interval takes a duration such as 60s or 5m, not '\(text)'")
+            }
+            progressInterval = seconds > 0 ? .milliseconds(Int64(seconds * 1000)) : nil
+        }
         let positionals = arguments.takePositionals()
         guard positionals.count <= 1 else {
             throw ConvoyError.usage(
@@ -212,12 +225,12 @@ struct FetchCommand {
         var clientID: String?
         if case .oauth(let clientCredentials, _) = authentication { clientID = clientCredentials.clientID }
         let stdinTally = InputTally()
-        let inputRecord = try describeInput(exportFiles: exportFiles, stdinTally: stdinTally)
+        let (inputRecord, inputLines) = try describeInput(exportFiles: exportFiles, stdinTally: stdinTally)
         let runner = FetchRunner(
             configuration: configuration, credentials: credentials, outputPath: outputPath,
             errorsPath: errorsPath, manifestPath: manifestPath,
             custody: .init(command: commandLine, oauthClientId: clientID, input: inputRecord), console: console,
-            showProgress: showProgress)
+            showProgress: showProgress, inputLines: inputLines, progressInterval: progressInterval)
         let summary: FetchSummary
         if let interval {
             let apiBase = configuration.apiBase
@@ -242,37 +255,48 @@ struct FetchCommand {
     }
 
     /// How the manifest describes the input, given the run's summary: a file is fingerprinted now
-    /// (as `sha256sum` would), standard input as it is read, an export file by file.
+    /// (as `sha256sum` would), standard input as it is read, an export file by file. Also the
+    /// input's lines when they are known before the run (an ids file): the id table is sized from
+    /// them and the progress line counts down to them.
     private func describeInput(
         exportFiles: [String], stdinTally: InputTally
-    ) throws -> @Sendable (FetchSummary) -> RunManifest.Input {
+    ) throws -> (@Sendable (FetchSummary) -> RunManifest.Input, lines: Int?) {
         if let interval {
-            return {
-                RunManifest.Input(
-                    source: "interval:\(interval.interval)", records: $0.inputRecords, complete: $0.inputComplete)
-            }
+            return (
+                {
+                    RunManifest.Input(
+                        source: "interval:\(interval.interval)", records: $0.inputRecords, complete: $0.inputComplete)
+                }, nil
+            )
         }
         if let exportPath {
             let files = try exportFiles.map {
                 RunManifest.ExportFile(path: $0, fingerprint: try FileFingerprint.measure(path: $0).whole)
             }
-            return {
-                RunManifest.Input(
-                    source: "export:\(exportPath)", files: files, records: $0.inputRecords, complete: $0.inputComplete)
-            }
+            return (
+                {
+                    RunManifest.Input(
+                        source: "export:\(exportPath)", files: files, records: $0.inputRecords,
+                        complete: $0.inputComplete)
+                }, nil
+            )
         }
         if let input, input != "-" {
             let fingerprint = try FileFingerprint.measure(path: input).whole
-            return {
+            return (
+                {
+                    RunManifest.Input(
+                        source: input, fingerprint: fingerprint, records: $0.inputRecords, complete: $0.inputComplete)
+                }, fingerprint.lines + (fingerprint.bytes > 0 ? 1 : 0)
+            )
+        }
+        return (
+            { summary in
                 RunManifest.Input(
-                    source: input, fingerprint: fingerprint, records: $0.inputRecords, complete: $0.inputComplete)
-            }
-        }
-        return { summary in
-            RunManifest.Input(
-                source: "-", fingerprint: stdinTally.state.withLock { $0.fingerprint }, records: summary.inputRecords,
-                complete: summary.inputComplete)
-        }
+                    source: "-", fingerprint: stdinTally.state.withLock { $0.fingerprint },
+                    records: summary.inputRecords, complete: summary.inputComplete)
+            }, nil
+        )
     }
 
     /// `--region`, else `GENESYSCLOUD_REGION`, by name or host; nil when neither is set.

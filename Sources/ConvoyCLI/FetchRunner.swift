@@ -29,6 +29,11 @@ struct FetchRunner {
     var custody: Custody
     var console: Console
     var showProgress: Bool
+    /// The input's lines when known before the run (an ids file): the id table is sized once from
+    /// them, and progress shows a bar, a percentage and an ETA.
+    var inputLines: Int? = nil
+    /// Off a terminal, a plain progress line this often (nil: none), for `kubectl logs` and CI.
+    var progressInterval: Duration? = .seconds(60)
 
     var streaming: Bool { outputPath == "-" }
 
@@ -50,7 +55,7 @@ struct FetchRunner {
         let store =
             streaming
             ? try OutputStore(streamingTo: console.recordStream, errorsPath: errorsPath)
-            : try OutputStore(outputPath: outputPath, errorsPath: errorsPath)
+            : try OutputStore(outputPath: outputPath, errorsPath: errorsPath, expectedIDs: inputLines ?? 0)
         recorder.noteResume(store.resume)
         reportResume(store.resume)
         let transport = URLSessionTransport(maxConnectionsPerHost: configuration.concurrency)
@@ -62,12 +67,18 @@ struct FetchRunner {
         let work = Task { try await engine.run(ids: ids, store: box.store) }
         let trap = SignalTrap { _ in work.cancel() }
         defer { trap.cancel() }
-        let progress = Task { [console, showProgress] in
-            guard showProgress, console.isTerminal else { return }
+        let job = SummaryReport.Job(
+            total: inputLines, requestsPerID: configuration.parts.count, shards: configuration.shard?.count ?? 1)
+        let progress = Task { [console, showProgress, progressInterval] in
+            // A terminal gets a line redrawn four times a second; a log, a plain line each interval.
+            guard showProgress, console.isTerminal || progressInterval != nil else { return }
+            let interval = console.isTerminal ? .milliseconds(250) : progressInterval ?? .seconds(60)
             while !Task.isCancelled {
-                let elapsed = (ContinuousClock.now - started).seconds
-                console.progress(SummaryReport.progressLine(engine.progress(), elapsed: elapsed))
-                try? await Task.sleep(for: .milliseconds(250))
+                try? await Task.sleep(for: interval)
+                if Task.isCancelled { break }
+                let line = SummaryReport.progressLine(
+                    engine.progress(), elapsed: (ContinuousClock.now - started).seconds, job: job)
+                if console.isTerminal { console.progress(line) } else { console.error("convoy: progress " + line) }
             }
         }
         defer { progress.cancel() }
@@ -141,9 +152,9 @@ struct FetchRunner {
         if resume.truncatedBytes > 0 {
             console.error("convoy: cut a torn last line (\(resume.truncatedBytes) bytes) left by an earlier crash")
         }
-        if !resume.done.isEmpty || !resume.failed.isEmpty {
+        if resume.done > 0 || !resume.failed.isEmpty {
             console.error(
-                "convoy: resuming: \(resume.done.count) ids already in \(outputPath), \(resume.failed.count) "
+                "convoy: resuming: \(resume.done) ids already in \(outputPath), \(resume.failed.count) "
                     + "permanent failures kept, \(resume.retrying) earlier failures to retry")
         }
     }

@@ -35,10 +35,43 @@ enum SummaryReport {
         return lines.joined(separator: "\n")
     }
 
-    /// The one-line progress display.
-    static func progressLine(_ summary: FetchSummary, elapsed: Double) -> String {
+    /// What the progress line knows of the whole job.
+    struct Job {
+        /// The input's lines, when known before the run.
+        var total: Int?
+        /// Requests each id of this machine's shard costs (one per part).
+        var requestsPerID = 1
+        /// The shards the input is split into (1: this machine fetches all).
+        var shards = 1
+    }
+
+    /// The one-line progress display. With the input's size known: a bar, the share of the input
+    /// done, and an ETA from the learned limit, not from the rate so far:
+    /// `ETA = (total − done) ÷ shards × requestsPerID ÷ limit`, where done counts every id handled
+    /// (fetched, failed, skipped, repeated, left to other shards).
+    static func progressLine(_ summary: FetchSummary, elapsed: Double, job: Job = Job()) -> String {
         let rate = elapsed > 0 ? Double(summary.fetched) / elapsed : 0
-        var line = "fetched \(summary.fetched)  failed \(summary.failed)  skipped \(summary.skipped)"
+        var line = ""
+        if let total = job.total, total > 0 {
+            let done =
+                summary.fetched + summary.failed + summary.skipped + summary.duplicates + summary.otherShards
+            let share = min(1, Double(done) / Double(total))
+            let width = 20
+            let filled = Int(share * Double(width))
+            line += "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
+            line += "\(format(100 * share, digits: 1)) %  \(done)/\(total)"
+            let remaining = Double(max(0, total - done)) / Double(max(1, job.shards)) * Double(job.requestsPerID)
+            if let limiter = summary.limiter {
+                let pace = limiter.learnedRate ?? limiter.rate
+                if remaining == 0 {
+                    line += "  ETA 0s"
+                } else if pace > 0 {
+                    line += "  ETA \(clock(remaining / pace))"
+                }
+            }
+            line += "  "
+        }
+        line += "fetched \(summary.fetched)  failed \(summary.failed)  skipped \(summary.skipped)"
         line += "  429s \(summary.throttled)  \(format(rate, digits: 1))/s"
         if let limiter = summary.limiter, let learned = limiter.learnedRate {
             line += "  limit \(format(learned, digits: 1))/s"
@@ -55,6 +88,17 @@ enum SummaryReport {
         }
         return "no budget headers; \(limiter.mode.rawValue) pace \(format(limiter.rate, digits: 1)) requests/s; "
             + "\(limiter.pauses) pauses"
+    }
+
+    /// `45s`, `12m05s`, `3h12m`, `2d04h`.
+    static func clock(_ seconds: Double) -> String {
+        let whole = Int(seconds.rounded(.up))
+        switch whole {
+        case ..<60: return "\(whole)s"
+        case ..<3600: return String(format: "%dm%02ds", whole / 60, whole % 60)
+        case ..<86400: return String(format: "%dh%02dm", whole / 3600, whole % 3600 / 60)
+        default: return String(format: "%dd%02dh", whole / 86400, whole % 86400 / 3600)
+        }
     }
 
     static func format(_ value: Double, digits: Int) -> String {

@@ -16,11 +16,17 @@ import Testing
     ])
     func acceptsIDs(line: String, expected: String) {
         #expect(InputLine(parsing: Substring(line)) == .id(ConversationID(expected)!))
+        #expect(Self.fromBytes(line) == .id(ConversationID(expected)!), "the byte path agrees")
     }
 
     @Test(arguments: ["", "   ", "\r", "# a comment", "  # indented comment"])
     func skipsBlankLinesAndComments(_ line: String) {
         #expect(InputLine(parsing: Substring(line)) == .skip)
+        #expect(Self.fromBytes(line) == .skip)
+    }
+
+    static func fromBytes(_ line: String) -> InputLine {
+        Array(line.utf8).withUnsafeBytes { InputLine(parsing: $0) }
     }
 
     @Test(arguments: [
@@ -35,6 +41,7 @@ import Testing
             return
         }
         #expect(!reason.isEmpty)
+        #expect(Self.fromBytes(line) == InputLine(parsing: Substring(line)), "the byte path agrees")
     }
 
     @Test func readerStreamsLinesWithNumbersAcrossChunkBoundaries() async throws {

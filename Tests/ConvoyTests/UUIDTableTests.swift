@@ -79,6 +79,30 @@ import Testing
         #expect(presized.allocatedBytes <= 19 * 1_000_000, "about 18.3 bytes an id when sized up front")
     }
 
+    /// A run's table: ids an earlier run recorded (inserted, unflagged), then the input's ids
+    /// (insertFlagging), against two `Set`s, through growths and with every key in one bucket.
+    @Test(arguments: [false, true])
+    func flagsTellRecordedIDsFromTheInputsAndItsDuplicates(degenerate: Bool) {
+        var generator = SystemRandomNumberGenerator()
+        let count = degenerate ? 2000 : 40_000
+        var keys = (0..<count).map { _ in UUIDTable.Key(high: generator.next(), low: generator.next()) }
+        keys.append(UUIDTable.Key(high: 0, low: 0))
+        let recorded = Array(keys.shuffled().prefix(keys.count / 2))
+        let table = UUIDTable(minimumCapacity: 0, storesValues: false, flags: true, degenerate: degenerate)
+        for key in recorded { table.insert(key) }
+        let recordedSet = Set(recorded)
+        var flagged: Set<UUIDTable.Key> = []
+        let input = keys + keys.shuffled().prefix(keys.count / 4)
+        for key in input {
+            let expected: UUIDTable.Flagging =
+                flagged.contains(key) ? .alreadyFlagged : recordedSet.contains(key) ? .flagged : .added
+            #expect(table.insertFlagging(key) == expected)
+            flagged.insert(key)
+        }
+        #expect(table.count == keys.count)
+        #expect(table.allocatedBytes == table.capacity * 16 + 8 * ((table.capacity + 63) / 64))
+    }
+
     @Test func keysParseFromTextExactlyAsConversationIDsDo() throws {
         for text in [
             "3f2a5c9e-0000-4000-8000-00000000000a", "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF",

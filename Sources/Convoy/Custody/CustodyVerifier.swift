@@ -70,7 +70,8 @@ public struct CustodyVerifier: Sendable {
         let earlier = manifests.dropLast().filter { $0.resumable && $0.output.path == last.output.path }
         let measured: (whole: FileFingerprint, prefixes: [Int64: FileFingerprint])
         do {
-            measured = try FileFingerprint.measure(path: outputPath, prefixes: Set(earlier.map(\.output.bytes)))
+            let all = try FileFingerprint.measure(path: outputPath, prefixes: Set(earlier.map(\.output.bytes)))
+            measured = (all.whole, all.prefixes)
         } catch {
             return Check(subject: "output \(outputPath)", discrepancies: ["cannot read the output: \(error)"])
         }

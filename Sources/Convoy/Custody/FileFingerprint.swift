@@ -44,16 +44,19 @@ public struct FileFingerprint: Codable, Sendable, Equatable {
         public var count: Int64 { bytes }
     }
 
-    /// Reads the file at `path` once, in 1 MiB blocks, and returns its fingerprint and the
-    /// fingerprint of each of its first `prefixes` bytes (a prefix longer than the file is left out).
+    /// Reads the file at `path` once, in 1 MiB blocks, and returns its fingerprint, the
+    /// fingerprint of each of its first `prefixes` bytes (a prefix longer than the file is left out),
+    /// and the tally as it stood after the last `\n`: a run that only appends after that point
+    /// measures the file again with ``measure(path:continuing:)``, reading only what it added.
     /// - Throws: ``ConvoyError/output(_:)`` when the file cannot be read.
     public static func measure(
         path: String, prefixes: Set<Int64> = []
-    ) throws -> (whole: FileFingerprint, prefixes: [Int64: FileFingerprint]) {
+    ) throws -> (whole: FileFingerprint, prefixes: [Int64: FileFingerprint], throughLastLine: Tally) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ConvoyError.output("cannot read \(path): \(String(cString: strerror(errno)))") }
         defer { _ = close(fd) }
         var tally = Tally()
+        var throughLastLine = Tally()
         var found: [Int64: FileFingerprint] = [:]
         var pending = prefixes.sorted()[...]
         if pending.first == 0 {
@@ -78,8 +81,39 @@ public struct FileFingerprint: Codable, Sendable, Equatable {
                 found[next] = tally.fingerprint
                 pending = pending.dropFirst()
             }
-            tally.add(UnsafeRawBufferPointer(rebasing: block[start..<count]))
+            let rest = UnsafeRawBufferPointer(rebasing: block[start..<count])
+            if let newline = rest.lastIndex(of: UInt8(ascii: "\n")) {
+                tally.add(UnsafeRawBufferPointer(rebasing: rest[..<(newline + 1)]))
+                throughLastLine = tally
+                tally.add(UnsafeRawBufferPointer(rebasing: rest[(newline + 1)...]))
+            } else {
+                tally.add(rest)
+            }
         }
-        return (tally.fingerprint, found)
+        return (tally.fingerprint, found, throughLastLine)
+    }
+
+    /// The fingerprint of the file at `path`, given `tally` of its first `tally.count` bytes: only
+    /// the bytes after them are read. The caller vouches that those first bytes are unchanged.
+    /// - Throws: ``ConvoyError/output(_:)`` when the file cannot be read or is shorter than that.
+    public static func measure(path: String, continuing tally: Tally) throws -> FileFingerprint {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ConvoyError.output("cannot read \(path): \(String(cString: strerror(errno)))") }
+        defer { _ = close(fd) }
+        guard lseek(fd, 0, SEEK_END) >= off_t(tally.count), lseek(fd, off_t(tally.count), SEEK_SET) >= 0 else {
+            throw ConvoyError.output("\(path) is shorter than the \(tally.count) bytes measured before the run")
+        }
+        var tally = tally
+        let block = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { block.deallocate() }
+        while true {
+            let count = read(fd, block.baseAddress, block.count)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw ConvoyError.output("cannot read \(path): \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { return tally.fingerprint }
+            tally.add(UnsafeRawBufferPointer(rebasing: block[0..<count]))
+        }
     }
 }

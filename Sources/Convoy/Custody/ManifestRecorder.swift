@@ -10,6 +10,9 @@ public struct ManifestRecorder: Sendable {
     /// What the run found before it started; set by ``measureBefore()``.
     public private(set) var found = RunManifest.Found()
     private var previous: RunManifest?
+    /// The output's tally through its last whole line before the run: the run cuts what follows
+    /// (a torn line) and only appends, so the figures after it need only the appended bytes read.
+    private var outputBefore: FileFingerprint.Tally?
 
     public init(manifestPath: String, outputPath: String?, errorsPath: String) {
         log = ManifestLog(path: manifestPath)
@@ -28,6 +31,7 @@ public struct ManifestRecorder: Sendable {
             let measured = try FileFingerprint.measure(
                 path: outputPath, prefixes: earlierOutput.map { [$0.bytes] } ?? [])
             found.outputRecords = measured.whole.lines
+            outputBefore = measured.throughLastLine
             if let earlierOutput {
                 let intact = measured.prefixes[earlierOutput.bytes] == earlierOutput.fingerprint
                 found.previousOutputIntact = intact
@@ -61,8 +65,10 @@ public struct ManifestRecorder: Sendable {
         var manifest = manifest
         manifest.found = found
         if let outputPath {
-            manifest.output = RunManifest.FileState(
-                path: outputPath, fingerprint: try FileFingerprint.measure(path: outputPath).whole)
+            let fingerprint =
+                try outputBefore.map { try FileFingerprint.measure(path: outputPath, continuing: $0) }
+                ?? FileFingerprint.measure(path: outputPath).whole
+            manifest.output = RunManifest.FileState(path: outputPath, fingerprint: fingerprint)
         } else {
             manifest.output = RunManifest.FileState(path: "-", fingerprint: stream ?? .empty)
         }

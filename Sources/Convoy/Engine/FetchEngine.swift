@@ -170,8 +170,8 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
 
     /// State owned by the run loop (never shared with child tasks).
     private struct RunLoopState {
+        /// What the files held; its id table also flags every id the input has named.
         let resume: OutputStore.Resume
-        var seen: Set<ConversationID> = []
         var ready: [Work] = []
         var readyHead = 0
         var inFlight = 0
@@ -221,15 +221,20 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
                 live.withLock { $0.otherShards += 1 }
                 return nil
             }
-            guard loop.seen.insert(id).inserted else {
+            switch loop.resume.ids.insertFlagging(id.key) {
+            case .alreadyFlagged:
                 live.withLock { $0.duplicates += 1 }
                 return nil
-            }
-            if loop.resume.contains(id) {
+            case .flagged:  // in the output already
                 live.withLock { $0.skipped += 1 }
                 return nil
+            case .added:
+                if !loop.resume.failed.isEmpty, loop.resume.failed.contains(id.description) {
+                    live.withLock { $0.skipped += 1 }
+                    return nil
+                }
+                return Work(id: id, steps: configuration.parts.map { .get($0) })
             }
-            return Work(id: id, steps: configuration.parts.map { .get($0) })
         }
     }
 

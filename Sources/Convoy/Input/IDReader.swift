@@ -5,14 +5,18 @@ import Synchronization
 
 /// Streams ``InputLine``s from a file descriptor without loading the input into memory.
 ///
-/// A dedicated thread does the blocking reads (stdin may be a slow pipe) and hands lines over
-/// through a bounded buffer of ``bufferCapacity`` lines, so memory stays flat however long the
-/// input is. Lines are numbered from 1.
+/// A dedicated thread does the blocking reads (stdin may be a slow pipe), parses the lines and
+/// hands them over in batches of up to ``batchSize`` through a bounded buffer of
+/// ``bufferCapacity`` lines, so memory stays flat however long the input is, and a line costs a
+/// parse, not a hand-over. A batch goes as soon as the read that completed it is split, so a slow
+/// pipe's lines are not held back. Lines are numbered from 1.
 public struct IDReader: AsyncSequence, Sendable {
     public typealias Element = (line: Int, item: InputLine)
 
     /// Lines read ahead of the consumer at most.
     public static let bufferCapacity = 4096
+    /// Lines handed over at once at most.
+    public static let batchSize = 256
 
     private let open: @Sendable () throws -> Int32
     private let closeWhenDone: Bool
@@ -53,11 +57,11 @@ public struct IDReader: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
-        let (stream, continuation) = AsyncThrowingStream<Element, Error>.makeStream(bufferingPolicy: .unbounded)
-        // Start at 0 and add the capacity: libdispatch traps when a semaphore is freed below its
-        // initial value, which a consumer that stops early would otherwise cause.
+        let (stream, continuation) = AsyncThrowingStream<[Element], Error>.makeStream(bufferingPolicy: .unbounded)
+        // One slot a batch. Start at 0 and add the capacity: libdispatch traps when a semaphore is
+        // freed below its initial value, which a consumer that stops early would otherwise cause.
         let slots = DispatchSemaphore(value: 0)
-        for _ in 0..<Self.bufferCapacity { slots.signal() }
+        for _ in 0..<Self.bufferCapacity / Self.batchSize { slots.signal() }
         let open = self.open
         let closeWhenDone = self.closeWhenDone
         let tap = self.tap
@@ -71,16 +75,24 @@ public struct IDReader: AsyncSequence, Sendable {
                 let fd = try open()
                 defer { if closeWhenDone { _ = close(fd) } }
                 var splitter = LineSplitter()
-                var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+                var buffer = [UInt8](repeating: 0, count: 256 * 1024)
                 var lineNumber = 0
-                func emit(_ line: Substring) {
-                    lineNumber += 1
+                var batch: [Element] = []
+                batch.reserveCapacity(Self.batchSize)
+                func flush() {
+                    guard !batch.isEmpty else { return }
                     slots.wait()
                     if stopped.flag.load(ordering: .acquiring) {
                         slots.signal()  // pass the wake-up on to the next wait
                         return
                     }
-                    continuation.yield((lineNumber, InputLine(parsing: line)))
+                    continuation.yield(batch)
+                    batch.removeAll(keepingCapacity: true)
+                }
+                func emit(_ line: UnsafeRawBufferPointer) {
+                    lineNumber += 1
+                    batch.append((lineNumber, InputLine(parsing: line)))
+                    if batch.count == Self.batchSize { flush() }
                 }
                 while !stopped.flag.load(ordering: .acquiring) {
                     let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
@@ -89,10 +101,15 @@ public struct IDReader: AsyncSequence, Sendable {
                         throw ConvoyError.input("cannot read input: \(String(cString: strerror(errno)))")
                     }
                     if count == 0 { break }
-                    if let tap { buffer.withUnsafeBytes { tap(UnsafeRawBufferPointer(rebasing: $0[0..<count])) } }
-                    splitter.feed(buffer[0..<count], emit: emit)
+                    buffer.withUnsafeBytes { bytes in
+                        let chunk = UnsafeRawBufferPointer(rebasing: bytes[0..<count])
+                        tap?(chunk)
+                        splitter.feed(chunk, emit: emit)
+                    }
+                    flush()
                 }
                 splitter.finish(emit: emit)
+                flush()
                 continuation.finish()
             } catch {
                 continuation.finish(throwing: error)
@@ -104,13 +121,20 @@ public struct IDReader: AsyncSequence, Sendable {
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var base: AsyncThrowingStream<Element, Error>.AsyncIterator
+        var base: AsyncThrowingStream<[Element], Error>.AsyncIterator
         let slots: DispatchSemaphore
+        var batch: [Element] = []
+        var next = 0
 
         public mutating func next() async throws -> Element? {
-            let element = try await base.next()
-            if element != nil { slots.signal() }
-            return element
+            if next == batch.count {
+                guard let fresh = try await base.next() else { return nil }
+                slots.signal()
+                batch = fresh
+                next = 0
+            }
+            defer { next += 1 }
+            return batch[next]
         }
     }
 }
@@ -124,14 +148,14 @@ private final class StopFlag: Sendable {
 struct LineSplitter {
     private var pending: [UInt8] = []
 
-    mutating func feed(_ chunk: ArraySlice<UInt8>, emit: (Substring) -> Void) {
-        var start = chunk.startIndex
+    mutating func feed(_ chunk: UnsafeRawBufferPointer, emit: (UnsafeRawBufferPointer) -> Void) {
+        var start = 0
         while let newline = chunk[start...].firstIndex(of: UInt8(ascii: "\n")) {
             if pending.isEmpty {
-                emit(Self.text(chunk[start..<newline]))
+                emit(UnsafeRawBufferPointer(rebasing: chunk[start..<newline]))
             } else {
                 pending.append(contentsOf: chunk[start..<newline])
-                emit(Self.text(pending[...]))
+                pending.withUnsafeBytes(emit)
                 pending.removeAll(keepingCapacity: true)
             }
             start = newline + 1
@@ -139,12 +163,8 @@ struct LineSplitter {
         pending.append(contentsOf: chunk[start...])
     }
 
-    mutating func finish(emit: (Substring) -> Void) {
-        if !pending.isEmpty { emit(Self.text(pending[...])) }
+    mutating func finish(emit: (UnsafeRawBufferPointer) -> Void) {
+        if !pending.isEmpty { pending.withUnsafeBytes(emit) }
         pending.removeAll()
-    }
-
-    private static func text(_ bytes: ArraySlice<UInt8>) -> Substring {
-        Substring(decoding: bytes, as: UTF8.self)
     }
 }

@@ -14,6 +14,21 @@ public enum InputLine: Sendable, Equatable {
     case skip
     case invalid(String, reason: String)
 
+    /// Parses one line of bytes without its terminator: a bare UUID (the common case, millions of
+    /// lines) without a `String`, anything else as ``init(parsing:)-(Substring)`` does.
+    public init(parsing bytes: UnsafeRawBufferPointer) {
+        var start = 0
+        var end = bytes.count
+        if end > 0, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+        while start < end, bytes[start] == UInt8(ascii: " ") || bytes[start] == UInt8(ascii: "\t") { start += 1 }
+        while end > start, bytes[end - 1] == UInt8(ascii: " ") || bytes[end - 1] == UInt8(ascii: "\t") { end -= 1 }
+        if end - start == 36, let id = ConversationID(ascii: UnsafeRawBufferPointer(rebasing: bytes[start..<end])) {
+            self = .id(id)
+            return
+        }
+        self.init(parsing: Substring(decoding: bytes, as: UTF8.self))
+    }
+
     /// Parses one line without its terminator (a trailing `\r` is dropped).
     public init(parsing line: Substring) {
         var text = line

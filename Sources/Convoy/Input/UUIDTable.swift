@@ -12,6 +12,9 @@ import Foundation
 ///   16 / (7/12) ≈ 27.4 bytes for a set, and 1.5 times that with values.
 /// - The all-zero key marks an empty slot, so the id `00000000-0000-0000-0000-000000000000` is kept
 ///   aside in a field of its own.
+/// - With `flags`, each slot has one more bit (1/8 byte), for ``insertFlagging(_:)``: a run keeps
+///   the ids an earlier run recorded and the ids its input named in one table, the flag telling
+///   the second kind.
 ///
 /// Entries are never removed (resume and the index only ever add).
 public final class UUIDTable {
@@ -26,6 +29,16 @@ public final class UUIDTable {
         }
     }
 
+    /// What ``insertFlagging(_:)`` found.
+    public enum Flagging: Sendable, Equatable {
+        /// The key was absent; it is now present and flagged.
+        case added
+        /// The key was present without its flag, which is now set.
+        case flagged
+        /// The key was present and flagged already.
+        case alreadyFlagged
+    }
+
     /// Entries at most per slot: 7/8.
     public static let maximumLoad = 0.875
 
@@ -34,7 +47,10 @@ public final class UUIDTable {
     public private(set) var capacity: Int
     private var keys: UnsafeMutablePointer<UInt64>
     private var values: UnsafeMutablePointer<UInt64>?
+    /// One bit a slot (with `flags`), slot `i` at bit `i % 64` of word `i / 64`.
+    private var flagBits: UnsafeMutablePointer<UInt64>?
     private var zeroValue: UInt64?
+    private var zeroFlagged = false
     private let seed: (UInt64, UInt64)
     /// Test hook: every key hashes to the same slot, the worst case for probing.
     private let degenerate: Bool
@@ -42,14 +58,16 @@ public final class UUIDTable {
     /// - Parameters:
     ///   - minimumCapacity: entries to make room for up front.
     ///   - storesValues: false for a set (``insert(_:value:)`` ignores the value; 16 bytes a slot).
-    public convenience init(minimumCapacity: Int = 0, storesValues: Bool = true) {
-        self.init(minimumCapacity: minimumCapacity, storesValues: storesValues, degenerate: false)
+    ///   - flags: true to keep a flag bit a slot for ``insertFlagging(_:)``.
+    public convenience init(minimumCapacity: Int = 0, storesValues: Bool = true, flags: Bool = false) {
+        self.init(minimumCapacity: minimumCapacity, storesValues: storesValues, flags: flags, degenerate: false)
     }
 
-    init(minimumCapacity: Int, storesValues: Bool, degenerate: Bool) {
+    init(minimumCapacity: Int, storesValues: Bool, flags: Bool = false, degenerate: Bool) {
         capacity = max(16, Int((Double(minimumCapacity) / Self.maximumLoad).rounded(.up)) + 1)
         keys = Self.allocateZeroed(2 * capacity)
         values = storesValues ? Self.allocateZeroed(capacity) : nil
+        flagBits = flags ? Self.allocateZeroed(Self.flagWords(capacity)) : nil
         var generator = SystemRandomNumberGenerator()
         seed = (generator.next(), generator.next())
         self.degenerate = degenerate
@@ -58,10 +76,13 @@ public final class UUIDTable {
     deinit {
         keys.deallocate()
         values?.deallocate()
+        flagBits?.deallocate()
     }
 
     /// Bytes held by the slots.
-    public var allocatedBytes: Int { capacity * (values == nil ? 16 : 24) }
+    public var allocatedBytes: Int {
+        capacity * (values == nil ? 16 : 24) + (flagBits == nil ? 0 : 8 * Self.flagWords(capacity))
+    }
 
     /// Adds `key` with `value` unless it is already there.
     /// - Returns: true when it was added; false when it was there (its value is left as it was).
@@ -81,6 +102,33 @@ public final class UUIDTable {
         values?[slot] = value
         count += 1
         return true
+    }
+
+    /// Adds `key` flagged, or sets its flag: one probe tells an id never seen (``Flagging/added``)
+    /// from one that was present (``Flagging/flagged``) and one flagged before
+    /// (``Flagging/alreadyFlagged``). Needs a table made with `flags`.
+    public func insertFlagging(_ key: Key) -> Flagging {
+        precondition(flagBits != nil, "insertFlagging needs a table made with flags: true")
+        if key.high == 0, key.low == 0 {
+            defer { zeroFlagged = true }
+            if zeroValue == nil {
+                zeroValue = 0
+                count += 1
+                return .added
+            }
+            return zeroFlagged ? .alreadyFlagged : .flagged
+        }
+        if Double(count + 1) > Self.maximumLoad * Double(capacity) { grow() }
+        let (slot, found) = probe(key)
+        let word = slot / 64
+        let bit = UInt64(1) << UInt64(slot % 64)
+        let wasFlagged = flagBits![word] & bit != 0
+        flagBits![word] |= bit
+        guard !found else { return wasFlagged ? .alreadyFlagged : .flagged }
+        keys[2 * slot] = key.high
+        keys[2 * slot + 1] = key.low
+        count += 1
+        return .added
     }
 
     public func contains(_ key: Key) -> Bool {
@@ -148,20 +196,28 @@ public final class UUIDTable {
     private func rehash(to newCapacity: Int) {
         let oldKeys = keys
         let oldValues = values
+        let oldFlags = flagBits
         let oldCapacity = capacity
         capacity = newCapacity
         keys = Self.allocateZeroed(2 * capacity)
         values = oldValues == nil ? nil : Self.allocateZeroed(capacity)
+        flagBits = oldFlags == nil ? nil : Self.allocateZeroed(Self.flagWords(capacity))
         for slot in 0..<oldCapacity where oldKeys[2 * slot] != 0 || oldKeys[2 * slot + 1] != 0 {
             let key = Key(high: oldKeys[2 * slot], low: oldKeys[2 * slot + 1])
             let target = probe(key).slot
             keys[2 * target] = key.high
             keys[2 * target + 1] = key.low
             values?[target] = oldValues?[slot] ?? 0
+            if let oldFlags, oldFlags[slot / 64] & (1 << UInt64(slot % 64)) != 0 {
+                flagBits![target / 64] |= 1 << UInt64(target % 64)
+            }
         }
         oldKeys.deallocate()
         oldValues?.deallocate()
+        oldFlags?.deallocate()
     }
+
+    private static func flagWords(_ capacity: Int) -> Int { (capacity + 63) / 64 }
 
     private static func allocateZeroed(_ count: Int) -> UnsafeMutablePointer<UInt64> {
         let pointer = UnsafeMutablePointer<UInt64>.allocate(capacity: count)

@@ -91,6 +91,26 @@ public final class NDJSONFile {
         unsyncedWrites = 0
     }
 
+    /// About how many lines the file at `path` holds: exact for a file of up to 1 MiB, else its
+    /// size over the mean line length of its first MiB, plus 5 %. 0 for a missing or empty file.
+    /// Tables are sized from it once, instead of growing.
+    public static func estimatedLines(atPath path: String) throws -> Int {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return 0 }
+            throw ConvoyError.input("cannot read \(path): \(lastError())")
+        }
+        defer { _ = close(fd) }
+        let size = Int(lseek(fd, 0, SEEK_END))
+        guard size > 0 else { return 0 }
+        var block = [UInt8](repeating: 0, count: min(size, 1 << 20))
+        let count = block.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        guard count > 0 else { return 0 }
+        let lines = block[..<count].reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
+        if count == size { return lines + (block[count - 1] == UInt8(ascii: "\n") ? 0 : 1) }
+        return Int(Double(size) / Double(count) * Double(max(1, lines)) * 1.05)
+    }
+
     /// Calls `body` with every whole line of the file at `path` (without its `\n`, a trailing `\r`
     /// kept), reading in chunks so a large file never sits in memory. A missing file has no lines.
     /// Blank lines are skipped.

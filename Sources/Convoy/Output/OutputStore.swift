@@ -5,25 +5,37 @@ import Glibc
 ///
 /// Invariant: every input id ends up in exactly one of the files. On open (a resume):
 /// - torn last lines are cut from both files;
-/// - ids in the output file are done and will be skipped;
+/// - ids in the output file are done and will be skipped; the scan reads 1 MiB blocks and takes
+///   each id from Convoy's own prefix `{"id":"<36 bytes>",` (a line that ends in `}`), and parses
+///   any other line in full, so a record that is not Convoy's is never trusted blindly;
 /// - permanent failures in the errors file (404, bad input) are kept and skipped;
 /// - retryable failures (429, 5xx, transport) are removed from the errors file, which is rewritten
 ///   atomically (temp file, fsync, rename, fsync of the folder), and those ids are fetched again.
 public final class OutputStore {
     /// What the files held before this run.
-    public struct Resume: Sendable {
-        /// Ids already in the output file.
-        public var done: Set<ConversationID> = []
+    public struct Resume {
+        /// Ids already in the output file, unflagged. The engine keeps the run's one id table here:
+        /// it flags every id the input names (``UUIDTable/insertFlagging(_:)``), which tells a
+        /// duplicate from an id done before in one probe, at 16⅛ bytes a slot.
+        public let ids: UUIDTable
+        /// Ids in the output file when it was opened.
+        public var done = 0
         /// Ids (or raw input text) already in the errors file with a permanent failure.
         public var failed: Set<String> = []
         /// Retryable failures removed from the errors file so they are tried again.
         public var retrying = 0
         /// Bytes of torn lines cut from the two files.
         public var truncatedBytes = 0
+        /// Output lines that were not Convoy's own shape and took a full parse.
+        public var parsedLines = 0
 
-        /// True when a record for `key` already exists.
-        public func contains(_ id: ConversationID) -> Bool {
-            done.contains(id) || failed.contains(id.description)
+        init(expectedIDs: Int) {
+            ids = UUIDTable(minimumCapacity: expectedIDs, storesValues: false, flags: true)
+        }
+
+        /// True when the output or errors file already holds a record for `id`.
+        public func isRecorded(_ id: ConversationID) -> Bool {
+            ids.contains(id.key) || (!failed.isEmpty && failed.contains(id.description))
         }
     }
 
@@ -39,12 +51,15 @@ public final class OutputStore {
 
     /// Opens (or creates) both files and reads back what an earlier run left.
     /// - Parameters:
+    ///   - expectedIDs: how many distinct ids the input may name (an estimate, 0 when unknown): the
+    ///     id table is sized once for the larger of this and the output's lines, since a growth
+    ///     holds the old slots and the new at once.
     ///   - syncInterval: records are synced when one is written at least this long after the last
     ///     sync (default 1 s), and always by ``sync()`` (the engine calls it on exit and on Ctrl-C).
     ///   - clock: measures the interval; tests pass a manual clock.
     ///   - fileSystem: the system calls behind both files.
     public init(
-        outputPath: String, errorsPath: String, syncInterval: Duration = .seconds(1),
+        outputPath: String, errorsPath: String, expectedIDs: Int = 0, syncInterval: Duration = .seconds(1),
         clock: any Clock<Duration> = ContinuousClock(), fileSystem: any FileSystem = PosixFileSystem()
     ) throws {
         guard outputPath != errorsPath else {
@@ -52,11 +67,12 @@ public final class OutputStore {
         }
         self.syncInterval = syncInterval
         self.elapsed = Self.stopwatch(clock)
-        var resume = Resume()
         let output = try NDJSONFile(path: outputPath, fileSystem: fileSystem)
+        var resume = Resume(expectedIDs: max(expectedIDs, try NDJSONFile.estimatedLines(atPath: outputPath)))
         resume.truncatedBytes += output.truncatedBytes
         try NDJSONFile.forEachLine(atPath: outputPath) { line in
-            if let id = Self.leadingID(line) { resume.done.insert(id) }
+            guard let key = Self.recordKey(line, parsed: &resume.parsedLines) else { return }
+            if resume.ids.insert(key) { resume.done += 1 }
         }
         let errorsTruncated = try Self.rewriteErrors(atPath: errorsPath, resume: &resume, fileSystem: fileSystem)
         resume.truncatedBytes += errorsTruncated
@@ -73,7 +89,7 @@ public final class OutputStore {
     ) throws {
         self.syncInterval = syncInterval
         self.elapsed = Self.stopwatch(clock)
-        var resume = Resume()
+        var resume = Resume(expectedIDs: 0)
         resume.truncatedBytes = try Self.rewriteErrors(atPath: errorsPath, resume: &resume, fileSystem: fileSystem)
         self.output = NDJSONFile(stream: descriptor, name: "standard output", fileSystem: fileSystem)
         self.errors = try NDJSONFile(path: errorsPath, fileSystem: fileSystem)
@@ -109,12 +125,26 @@ public final class OutputStore {
         return { start.duration(to: clock.now) }
     }
 
-    /// The id of an output record: the value of its leading `{"id":"`, which Convoy always writes first.
-    static func leadingID(_ line: ArraySlice<UInt8>) -> ConversationID? {
-        let prefix = Array(#"{"id":""#.utf8)
-        guard line.count >= prefix.count + 36, line.starts(with: prefix) else { return nil }
-        let start = line.startIndex + prefix.count
-        return ConversationID(Substring(decoding: line[start..<start + 36], as: UTF8.self))
+    private static let recordPrefix = Array(#"{"id":""#.utf8)
+
+    /// The id of an output record. Convoy writes `{"id":"<uuid>",` first and ends every record
+    /// with `}`, so such a line is read without a parse; any other line is parsed in full (counted
+    /// in `parsed`) and its top-level string `id` taken, if it is a UUID.
+    static func recordKey(_ line: ArraySlice<UInt8>, parsed: inout Int) -> UUIDTable.Key? {
+        let key = line.withUnsafeBytes { line -> UUIDTable.Key? in
+            let prefix = recordPrefix.count
+            guard line.count > prefix + 37, line.last == UInt8(ascii: "}"),
+                line[prefix + 36] == UInt8(ascii: "\""), line[prefix + 37] == UInt8(ascii: ","),
+                recordPrefix.withUnsafeBytes({ line.prefix(prefix).elementsEqual($0) })
+            else { return nil }
+            return UUIDTable.Key(ascii: UnsafeRawBufferPointer(rebasing: line[prefix..<prefix + 36]))
+        }
+        if let key { return key }
+        parsed += 1
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+            let text = object["id"] as? String, let id = ConversationID(text)
+        else { return nil }
+        return id.key
     }
 
     /// Keeps permanent failures, drops retryable ones, and returns the torn bytes cut.
