@@ -112,10 +112,33 @@ struct ScaleBenchmark {
             peaks[size] = run.peakMiB ?? 0
             print("fresh run, \(size) ids: \(f1(run.wallSeconds)) s, peak RSS \(f1(run.peakMiB ?? 0)) MiB")
         }
-        let growth =
-            ((peaks[freshSizes.1] ?? 0) - (peaks[freshSizes.0] ?? 0)) * 1_048_576
-            / Double(freshSizes.1 - freshSizes.0)
-        print("fresh run: \(f1(growth)) bytes of peak RSS per id (\(freshSizes.0) → \(freshSizes.1) ids)")
+        // The same two sizes through a bare URLSession loop (one GET an id, nothing kept): what the
+        // transport itself grows by.
+        var barePeaks: [Int: Double] = [:]
+        for size in [freshSizes.0, freshSizes.1] {
+            let client = Process()
+            client.executableURL = executable
+            client.arguments = [
+                "--client", "bare", "--scenario", "unlimited", "--ids", "\(size / 10)", "--base",
+                host.baseURL.absoluteString, "--deadline", "600",
+            ]
+            let pipe = Pipe()
+            client.standardOutput = pipe
+            try client.run()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            client.waitUntilExit()
+            guard let result = try? JSONDecoder().decode(ClientResult.self, from: data) else {
+                throw BenchmarkError("the bare loop failed (status \(client.terminationStatus))")
+            }
+            barePeaks[size] = result.peakRSSMiB
+            print("bare URLSession loop, \(size) ids: peak RSS \(f1(result.peakRSSMiB)) MiB")
+        }
+        func perID(_ peaks: [Int: Double]) -> Double {
+            ((peaks[freshSizes.1] ?? 0) - (peaks[freshSizes.0] ?? 0)) * 1_048_576 / Double(freshSizes.1 - freshSizes.0)
+        }
+        print(
+            "fresh run: \(f1(perID(peaks))) bytes of peak RSS per id; the bare URLSession loop: "
+                + "\(f1(perID(barePeaks))) (\(freshSizes.0) → \(freshSizes.1) ids)")
     }
 
     private func killTrials(folder: String) throws {

@@ -34,6 +34,9 @@ struct FetchRunner {
     var inputLines: Int? = nil
     /// Off a terminal, a plain progress line this often (nil: none), for `kubectl logs` and CI.
     var progressInterval: Duration? = .seconds(60)
+    /// Read every byte of the output before the run to check it against the manifest, instead of
+    /// going on from the last line's SHA-256 midstate (`--check-output`).
+    var checksWholeOutput = false
 
     var streaming: Bool { outputPath == "-" }
 
@@ -50,6 +53,7 @@ struct FetchRunner {
         let startedAt = Date()
         var recorder = ManifestRecorder(
             manifestPath: manifestPath, outputPath: streaming ? nil : outputPath, errorsPath: errorsPath)
+        recorder.readsWholeOutput = checksWholeOutput
         try recorder.measureBefore()
         reportFound(recorder.found)
         let store =
@@ -141,7 +145,7 @@ struct FetchRunner {
                     + "it was altered between runs (this run's manifest line says so)")
         }
         let uncovered = found.uncoveredOutputRecords + found.uncoveredErrorRecords
-        if uncovered > 0, found.previousOutputIntact != nil {
+        if uncovered > 0, found.previousOutputRead != nil {
             console.error(
                 "convoy: \(uncovered) records are not covered by the manifest: a run was killed before it "
                     + "could write its line (this run's line counts them)")

@@ -69,7 +69,8 @@ import Testing
         third.waitUntilExit()
         lines = try Self.manifests(manifest)
         #expect(lines.count == 2)
-        #expect(lines[1].found.previousOutputIntact == true)
+        #expect(lines[1].found.previousOutputRead == false, "went on from run 1's SHA-256 midstate")
+        #expect(lines[0].output.sha256State != nil && lines[1].output.sha256State != nil)
         #expect(
             lines[1].found.uncoveredOutputRecords + lines[1].found.uncoveredErrorRecords == uncovered
                 && uncovered >= 60, "the resume counts the killed run's records")
@@ -111,6 +112,37 @@ import Testing
             #expect(status == 2, "\(console.capturedError)")
         }
         return (input, all)
+    }
+
+    /// A resume goes on from the last line's midstate without reading what that line covers, so an
+    /// edit there is caught by verify (the new line's hash is not the file's); `--check-output`
+    /// reads it all and says so at once.
+    @Test func anEditBetweenRunsIsCaughtByVerifyOrByCheckOutput() async throws {
+        let scratch = try TemporaryDirectory()
+        let (input, _) = try await Self.twoRuns(in: scratch)
+        let server = try MockAPIServer.start(MockServerConfiguration(missingPerMille: 100))
+        defer { server.shutdown() }
+        let output = scratch.file("out.ndjson")
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: output)))
+        let at = bytes.firstIndex(of: UInt8(ascii: "\n"))! - 10
+        bytes[at] = bytes[at] == UInt8(ascii: "a") ? UInt8(ascii: "b") : UInt8(ascii: "a")
+        try Data(bytes).write(to: URL(fileURLWithPath: output))
+        let fetch = ["fetch", input, "--api-base", server.baseURL.absoluteString, "--output", output, "--no-progress"]
+
+        let (_, quick) = await convoy(fetch)
+        #expect(!quick.capturedError.contains("no longer begins"), "nothing read, nothing said")
+        var lines = try Self.manifests(scratch.file("out.manifest.ndjson"))
+        #expect(lines.last?.found.previousOutputRead == false && lines.last?.found.previousOutputIntact == nil)
+        #expect(lines.last?.output.sha256 != (try Coreutils.sha256sum(output)), "the line's hash is not the file's")
+        let (verified, report) = await convoy(["verify", output, "--input", input])
+        #expect(verified == 1, "\(report.capturedOutput)")
+        #expect(report.capturedOutput.contains("output: SHA-256 is"))
+
+        let (_, checked) = await convoy(fetch + ["--check-output"])
+        #expect(checked.capturedError.contains("no longer begins with what the last run recorded"))
+        lines = try Self.manifests(scratch.file("out.manifest.ndjson"))
+        #expect(lines.last?.found.previousOutputRead == true && lines.last?.found.previousOutputIntact == false)
+        #expect(lines.last?.output.sha256 == (try Coreutils.sha256sum(output)), "read in full, hashed in full")
     }
 
     @Test func tamperingOfEachKindIsCaught() async throws {

@@ -43,6 +43,28 @@ import Testing
         #expect(SHA256.hex(SHA256.hash(Data(message.utf8))) == digest)
     }
 
+    /// A hasher rebuilt from its midstate text, at every offset of a block and across blocks, goes
+    /// on to the digest of the whole message; text that does not fit the count is refused.
+    @Test func aMidstateGoesOnInAnotherHasher() {
+        var generator = SystemRandomNumberGenerator()
+        let message = (0..<300).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let whole = SHA256.hash(message)
+        for split in 0...message.count {
+            var first = SHA256()
+            first.update(message[..<split])
+            guard var second = SHA256(midstate: first.midstate, count: UInt64(split)) else {
+                Issue.record("no hasher from the midstate at \(split)")
+                return
+            }
+            second.update(message[split...])
+            #expect(second.finalize() == whole, "split at \(split)")
+        }
+        var hasher = SHA256()
+        hasher.update(message[..<70])
+        #expect(SHA256(midstate: hasher.midstate, count: 71) == nil, "6 tail bytes, not 7")
+        #expect(SHA256(midstate: String(repeating: "z", count: 64 + 12), count: 70) == nil, "not hex")
+    }
+
     @Test func matchesOneMillionAs() {
         let expected = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
         #expect(SHA256.hex(SHA256.hash([UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000))) == expected)

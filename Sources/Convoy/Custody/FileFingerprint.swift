@@ -42,6 +42,31 @@ public struct FileFingerprint: Codable, Sendable, Equatable {
 
         /// Bytes added so far.
         public var count: Int64 { bytes }
+
+        /// The hasher's ``SHA256/midstate``: with ``count`` and the lines, what a later run needs to
+        /// go on from here (``init(midstate:bytes:lines:)``) without reading these bytes again.
+        public var midstate: String { hasher.midstate }
+
+        /// The tally of `bytes` bytes holding `lines` lines whose hasher stood at `midstate`; nil
+        /// when the text does not fit that count.
+        public init?(midstate: String, bytes: Int64, lines: Int) {
+            guard bytes >= 0, let hasher = SHA256(midstate: midstate, count: UInt64(bytes)) else { return nil }
+            self.hasher = hasher
+            self.bytes = bytes
+            self.lines = lines
+        }
+
+        /// Adds `buffer`, and returns the tally as it stood after its last `\n` (nil: none in it).
+        mutating func addNotingLastLine(_ buffer: UnsafeRawBufferPointer) -> Tally? {
+            guard let newline = buffer.lastIndex(of: UInt8(ascii: "\n")) else {
+                add(buffer)
+                return nil
+            }
+            add(UnsafeRawBufferPointer(rebasing: buffer[..<(newline + 1)]))
+            let throughLastLine = self
+            add(UnsafeRawBufferPointer(rebasing: buffer[(newline + 1)...]))
+            return throughLastLine
+        }
     }
 
     /// Reads the file at `path` once, in 1 MiB blocks, and returns its fingerprint, the
@@ -81,22 +106,20 @@ public struct FileFingerprint: Codable, Sendable, Equatable {
                 found[next] = tally.fingerprint
                 pending = pending.dropFirst()
             }
-            let rest = UnsafeRawBufferPointer(rebasing: block[start..<count])
-            if let newline = rest.lastIndex(of: UInt8(ascii: "\n")) {
-                tally.add(UnsafeRawBufferPointer(rebasing: rest[..<(newline + 1)]))
-                throughLastLine = tally
-                tally.add(UnsafeRawBufferPointer(rebasing: rest[(newline + 1)...]))
-            } else {
-                tally.add(rest)
+            if let noted = tally.addNotingLastLine(UnsafeRawBufferPointer(rebasing: block[start..<count])) {
+                throughLastLine = noted
             }
         }
         return (tally.fingerprint, found, throughLastLine)
     }
 
-    /// The fingerprint of the file at `path`, given `tally` of its first `tally.count` bytes: only
-    /// the bytes after them are read. The caller vouches that those first bytes are unchanged.
+    /// The tally of the whole file at `path`, and through its last `\n`, given `tally` of its first
+    /// `tally.count` bytes: only the bytes after them are read. The caller vouches that those
+    /// first bytes are unchanged.
     /// - Throws: ``ConvoyError/output(_:)`` when the file cannot be read or is shorter than that.
-    public static func measure(path: String, continuing tally: Tally) throws -> FileFingerprint {
+    public static func measure(
+        path: String, continuing tally: Tally
+    ) throws -> (whole: Tally, throughLastLine: Tally) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ConvoyError.output("cannot read \(path): \(String(cString: strerror(errno)))") }
         defer { _ = close(fd) }
@@ -104,6 +127,7 @@ public struct FileFingerprint: Codable, Sendable, Equatable {
             throw ConvoyError.output("\(path) is shorter than the \(tally.count) bytes measured before the run")
         }
         var tally = tally
+        var throughLastLine = tally
         let block = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { block.deallocate() }
         while true {
@@ -112,8 +136,10 @@ public struct FileFingerprint: Codable, Sendable, Equatable {
                 if errno == EINTR { continue }
                 throw ConvoyError.output("cannot read \(path): \(String(cString: strerror(errno)))")
             }
-            if count == 0 { return tally.fingerprint }
-            tally.add(UnsafeRawBufferPointer(rebasing: block[0..<count]))
+            if count == 0 { return (tally, throughLastLine) }
+            if let noted = tally.addNotingLastLine(UnsafeRawBufferPointer(rebasing: block[0..<count])) {
+                throughLastLine = noted
+            }
         }
     }
 }

@@ -7,6 +7,9 @@ public struct ManifestRecorder: Sendable {
     /// The output file, or nil when the output is a stream (its figures come from the stream).
     public let outputPath: String?
     public let errorsPath: String
+    /// Read every byte of the output before the run, even where the last line's midstate would
+    /// let the run go on from it (`fetch --check-output`).
+    public var readsWholeOutput = false
     /// What the run found before it started; set by ``measureBefore()``.
     public private(set) var found = RunManifest.Found()
     private var previous: RunManifest?
@@ -23,22 +26,27 @@ public struct ManifestRecorder: Sendable {
     /// Reads the last manifest line and measures the output and errors files against it, before the
     /// run opens them (and cuts a torn line or retries failures). Records in the files that the last
     /// line does not count were written by a run that could not write its own line: a kill.
+    ///
+    /// The output is read from where the last line's midstate stands, when it has one and the file
+    /// is at least that long: the cost of a resume is what the killed run appended, not the whole
+    /// file (`convoy verify` reads it all). Otherwise, or with ``readsWholeOutput``, every byte is
+    /// read and the prefix the last line recorded is checked.
     /// - Throws: ``ConvoyError/output(_:)`` when the manifest's last line cannot be read.
     public mutating func measureBefore() throws {
         previous = try log.last()?.manifest
         let earlierOutput = previous.flatMap { $0.resumable && $0.output.path == outputPath ? $0.output : nil }
         if let outputPath, FileManager.default.fileExists(atPath: outputPath) {
-            let measured = try FileFingerprint.measure(
-                path: outputPath, prefixes: earlierOutput.map { [$0.bytes] } ?? [])
-            found.outputRecords = measured.whole.lines
-            outputBefore = measured.throughLastLine
-            if let earlierOutput {
-                let intact = measured.prefixes[earlierOutput.bytes] == earlierOutput.fingerprint
-                found.previousOutputIntact = intact
-                found.uncoveredOutputRecords =
-                    intact ? measured.whole.lines - earlierOutput.lines : measured.whole.lines
+            if !readsWholeOutput, let earlierOutput, let recorded = earlierOutput.tally,
+                let size = try? FileManager.default.attributesOfItem(atPath: outputPath)[.size] as? Int64,
+                size >= earlierOutput.bytes
+            {
+                let measured = try FileFingerprint.measure(path: outputPath, continuing: recorded)
+                found.outputRecords = measured.whole.fingerprint.lines
+                found.previousOutputRead = false
+                found.uncoveredOutputRecords = measured.whole.fingerprint.lines - earlierOutput.lines
+                outputBefore = measured.throughLastLine
             } else {
-                found.uncoveredOutputRecords = measured.whole.lines
+                try measureWholeOutput(outputPath, against: earlierOutput)
             }
         }
         if FileManager.default.fileExists(atPath: errorsPath) {
@@ -46,6 +54,24 @@ public struct ManifestRecorder: Sendable {
             found.errorRecords = lines
             let earlier = previous.flatMap { $0.errors.path == errorsPath ? $0.errors.lines : nil } ?? 0
             found.uncoveredErrorRecords = max(0, lines - earlier)
+        }
+    }
+
+    /// Reads every byte of the output, checking that it begins with what `earlier` recorded.
+    private mutating func measureWholeOutput(_ outputPath: String, against earlierOutput: RunManifest.FileState?) throws
+    {
+        let measured = try FileFingerprint.measure(
+            path: outputPath, prefixes: earlierOutput.map { [$0.bytes] } ?? [])
+        found.outputRecords = measured.whole.lines
+        outputBefore = measured.throughLastLine
+        if let earlierOutput {
+            let intact = measured.prefixes[earlierOutput.bytes] == earlierOutput.fingerprint
+            found.previousOutputIntact = intact
+            found.previousOutputRead = true
+            found.uncoveredOutputRecords =
+                intact ? measured.whole.lines - earlierOutput.lines : measured.whole.lines
+        } else {
+            found.uncoveredOutputRecords = measured.whole.lines
         }
     }
 
@@ -65,10 +91,12 @@ public struct ManifestRecorder: Sendable {
         var manifest = manifest
         manifest.found = found
         if let outputPath {
-            let fingerprint =
-                try outputBefore.map { try FileFingerprint.measure(path: outputPath, continuing: $0) }
-                ?? FileFingerprint.measure(path: outputPath).whole
-            manifest.output = RunManifest.FileState(path: outputPath, fingerprint: fingerprint)
+            let (whole, throughLastLine) = try FileFingerprint.measure(
+                path: outputPath, continuing: outputBefore ?? FileFingerprint.Tally())
+            // A midstate to go on from only at the end of a whole line: the next run cuts a torn one.
+            let endsWithALine = whole.count == throughLastLine.count
+            manifest.output = RunManifest.FileState(
+                path: outputPath, fingerprint: whole.fingerprint, sha256State: endsWithALine ? whole.midstate : nil)
         } else {
             manifest.output = RunManifest.FileState(path: "-", fingerprint: stream ?? .empty)
         }

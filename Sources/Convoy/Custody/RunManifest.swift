@@ -100,12 +100,22 @@ public struct RunManifest: SealedManifest, Sendable, Equatable {
         public var sha256: String
         public var bytes: Int64
         public var lines: Int
+        /// The output's SHA-256 midstate after its `bytes` (``SHA256/midstate``): the next run on
+        /// the same file goes on hashing from here, reading only what it appends. `convoy verify`
+        /// still reads every byte. Nil for other files and streams.
+        public var sha256State: String?
 
-        public init(path: String, fingerprint: FileFingerprint) {
+        public init(path: String, fingerprint: FileFingerprint, sha256State: String? = nil) {
             self.path = path
             sha256 = fingerprint.sha256
             bytes = fingerprint.bytes
             lines = fingerprint.lines
+            self.sha256State = sha256State
+        }
+
+        /// The tally this file's figures end in, to go on from; nil without a midstate.
+        public var tally: FileFingerprint.Tally? {
+            sha256State.flatMap { FileFingerprint.Tally(midstate: $0, bytes: bytes, lines: lines) }
         }
 
         public var fingerprint: FileFingerprint { FileFingerprint(sha256: sha256, bytes: bytes, lines: lines) }
@@ -170,8 +180,14 @@ public struct RunManifest: SealedManifest, Sendable, Equatable {
         public var uncoveredOutputRecords: Int
         public var uncoveredErrorRecords: Int
         /// Whether the output still begins with exactly the bytes the previous line recorded; nil
-        /// when there is no previous line. False means the output was altered between runs.
+        /// when there is no previous line, or when the run went on from the previous line's
+        /// midstate without reading those bytes (``previousOutputRead`` false). False means the
+        /// output was altered between runs.
         public var previousOutputIntact: Bool?
+        /// False when the run took the bytes the previous line covers as recorded and hashed on
+        /// from its midstate, reading only what follows (the default; `fetch --check-output`
+        /// reads them all, as `convoy verify` does); nil when there is no previous line.
+        public var previousOutputRead: Bool?
         /// Bytes of torn last lines cut (a crash mid-write).
         public var tornBytesCut: Int
         /// Retryable failures taken out of the errors file to be tried again.

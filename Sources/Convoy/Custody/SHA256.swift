@@ -103,6 +103,70 @@ public struct SHA256: Sendable {
         }
     }
 
+    // MARK: Midstate
+
+    /// The hasher's state as text: the eight state words (64 hex digits) and then the unfinished
+    /// block's bytes (2 hex digits each, `count % 64` of them). With the message length (which a
+    /// manifest records anyway) it is everything needed to go on hashing later, in another
+    /// process, without the bytes already hashed.
+    public var midstate: String {
+        var text = ""
+        withUnsafeBytes(of: state) { words in
+            for index in 0..<8 {
+                text += Self.hex(word: words.load(fromByteOffset: index * 4, as: UInt32.self))
+            }
+        }
+        withUnsafeBytes(of: pending) { block in
+            for byte in block.prefix(pendingCount) { text += Self.hex([byte]) }
+        }
+        return text
+    }
+
+    /// A hasher that goes on from `midstate` after `count` message bytes; nil unless the text is
+    /// exactly what ``midstate`` gives for that count.
+    public init?(midstate: String, count: UInt64) {
+        let digits = Array(midstate.utf8)
+        let tail = Int(count % UInt64(Self.blockSize))
+        guard digits.count == 64 + 2 * tail else { return nil }
+        func value(_ range: Range<Int>) -> UInt32? {
+            var result: UInt32 = 0
+            for digit in digits[range] {
+                guard let nibble = Self.nibble(digit) else { return nil }
+                result = result << 4 | UInt32(nibble)
+            }
+            return result
+        }
+        var words: [UInt32] = []
+        for index in 0..<8 {
+            guard let word = value(index * 8..<index * 8 + 8) else { return nil }
+            words.append(word)
+        }
+        state = (words[0], words[1], words[2], words[3], words[4], words[5], words[6], words[7])
+        var bytes: [UInt8] = []
+        for index in 0..<tail {
+            guard let byte = value(64 + 2 * index..<66 + 2 * index) else { return nil }
+            bytes.append(UInt8(byte))
+        }
+        withUnsafeMutableBytes(of: &pending) { block in
+            for (index, byte) in bytes.enumerated() { block[index] = byte }
+        }
+        pendingCount = tail
+        byteCount = count
+    }
+
+    private static func hex(word: UInt32) -> String {
+        let text = String(word, radix: 16)
+        return String(repeating: "0", count: 8 - text.count) + text
+    }
+
+    private static func nibble(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+        default: nil
+        }
+    }
+
     // MARK: Results
 
     /// Pads the message and returns its 32-byte digest.

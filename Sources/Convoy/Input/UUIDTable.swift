@@ -255,33 +255,41 @@ extension ConversationID {
 }
 
 extension UUIDTable.Key {
-    /// Parses exactly 36 bytes of `8-4-4-4-12` hex (either case), fast: no `String`, no `UUID`.
-    /// nil for anything else, so it accepts the same text as ``ConversationID/init(_:)``.
+    /// Parses exactly 36 bytes of `8-4-4-4-12` hex (either case), fast: no `String`, no `UUID`, a
+    /// table look-up a digit. nil for anything else, so it accepts the same text as
+    /// ``ConversationID/init(_:)``.
     public init?(ascii bytes: UnsafeRawBufferPointer) {
-        guard bytes.count == 36 else { return nil }
+        let dash = UInt8(ascii: "-")
+        guard bytes.count == 36, bytes[8] == dash, bytes[13] == dash, bytes[18] == dash, bytes[23] == dash else {
+            return nil
+        }
+        let values = hexDigitValues
+        var invalid: UInt8 = 0
+        func digits(_ range: Range<Int>, into value: inout UInt64) {
+            for offset in range {
+                let digit = values[Int(bytes[offset])]
+                invalid |= digit
+                value = value << 4 | UInt64(digit & 0x0F)
+            }
+        }
         var high: UInt64 = 0
         var low: UInt64 = 0
-        var digits = 0
-        for offset in 0..<36 {
-            let byte = bytes[offset]
-            if offset == 8 || offset == 13 || offset == 18 || offset == 23 {
-                guard byte == UInt8(ascii: "-") else { return nil }
-                continue
-            }
-            let nibble: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = byte &- UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = byte &- UInt8(ascii: "a") &+ 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): nibble = byte &- UInt8(ascii: "A") &+ 10
-            default: return nil
-            }
-            if digits < 16 {
-                high = high << 4 | UInt64(nibble)
-            } else {
-                low = low << 4 | UInt64(nibble)
-            }
-            digits += 1
-        }
+        digits(0..<8, into: &high)
+        digits(9..<13, into: &high)
+        digits(14..<18, into: &high)
+        digits(19..<23, into: &low)
+        digits(24..<36, into: &low)
+        guard invalid & 0xF0 == 0 else { return nil }
         self.init(high: high, low: low)
     }
 }
+
+/// Each byte's value as a hex digit (either case), or 0xFF for a byte that is not one. Written
+/// once, when first used, and only read after: safe to share.
+nonisolated(unsafe) private let hexDigitValues: UnsafePointer<UInt8> = {
+    let table = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+    table.initialize(repeating: 0xFF, count: 256)
+    for (offset, digit) in "0123456789abcdef".utf8.enumerated() { table[Int(digit)] = UInt8(offset) }
+    for (offset, digit) in "ABCDEF".utf8.enumerated() { table[Int(digit)] = UInt8(offset + 10) }
+    return UnsafePointer(table)
+}()

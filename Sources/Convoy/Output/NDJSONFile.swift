@@ -91,6 +91,34 @@ public final class NDJSONFile {
         unsyncedWrites = 0
     }
 
+    /// The lines of the file at `path`: its `\n` bytes, plus one for a last line without one.
+    /// 0 for a missing file. Reads 1 MiB blocks and counts with memchr, at page-cache speed.
+    public static func countLines(atPath path: String) throws -> Int {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return 0 }
+            throw ConvoyError.input("cannot read \(path): \(lastError())")
+        }
+        defer { _ = close(fd) }
+        var block = [UInt8](repeating: 0, count: 1 << 20)
+        var lines = 0
+        var last = UInt8(ascii: "\n")
+        while true {
+            let count = block.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw ConvoyError.input("cannot read \(path): \(lastError())")
+            }
+            if count == 0 { return lines + (last == UInt8(ascii: "\n") ? 0 : 1) }
+            var start = 0
+            while let newline = Self.newline(in: block, from: start, to: count) {
+                lines += 1
+                start = newline + 1
+            }
+            last = block[count - 1]
+        }
+    }
+
     /// About how many lines the file at `path` holds: exact for a file of up to 1 MiB, else its
     /// size over the mean line length of its first MiB, plus 5 %. 0 for a missing or empty file.
     /// Tables are sized from it once, instead of growing.
@@ -131,7 +159,7 @@ public final class NDJSONFile {
             }
             if count == 0 { break }
             var start = 0
-            while let newline = chunk[start..<count].firstIndex(of: UInt8(ascii: "\n")) {
+            while let newline = Self.newline(in: chunk, from: start, to: count) {
                 if pending.isEmpty {
                     if newline > start { try body(chunk[start..<newline]) }
                 } else {
@@ -144,6 +172,15 @@ public final class NDJSONFile {
             pending.append(contentsOf: chunk[start..<count])
         }
         // Bytes after the last newline are a torn record, not a line.
+    }
+
+    /// The index of the first `\n` in `bytes[start..<end]` (memchr: a large file is mostly this).
+    private static func newline(in bytes: [UInt8], from start: Int, to end: Int) -> Int? {
+        bytes.withUnsafeBytes { buffer in
+            memchr(buffer.baseAddress! + start, Int32(UInt8(ascii: "\n")), end - start).map {
+                buffer.baseAddress!.distance(to: UnsafeRawPointer($0))
+            }
+        }
     }
 
     /// Truncates the file after its last `\n` and returns how many bytes went.
