@@ -39,6 +39,7 @@ struct BenchmarkOptions {
                                sha256sum and wc -l, IDReader's ids/s, the peak RSS a fresh run adds
                                per id, and --kill-trials jobs killed with SIGKILL and resumed
           --kill-trials N      kill -9 trials for --scale (default 20)
+          --no-fresh           --scale without the fresh-run growth (its runs take about 8 minutes)
         """
 
     var quick = false
@@ -57,6 +58,7 @@ struct BenchmarkOptions {
     var enrichFiles = 10_000
     var scaleSizes: [Int]?
     var killTrials = 20
+    var freshGrowth = true
     var loadtest = false
     // Child roles.
     var serve = false
@@ -113,6 +115,7 @@ struct BenchmarkOptions {
                     scaleSizes = sizes
                 }
             case "--kill-trials": killTrials = max(0, Int(try value(name)) ?? killTrials)
+            case "--no-fresh": freshGrowth = false
             case "--loadtest": loadtest = true
             case "--serve": serve = true
             case "--client": client = Strategy(rawValue: try value(name))

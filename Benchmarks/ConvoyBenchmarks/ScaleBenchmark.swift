@@ -15,14 +15,17 @@ import Glibc
 /// After the sizes:
 /// - **fresh growth**: fresh runs of two sizes against the unlimited mock; the difference of their
 ///   peaks over the difference of their ids is what one more id costs;
-/// - **kill -9**: `killTrials` jobs, each killed at a random moment and resumed to the end; each
-///   must hold every input id exactly once across the output and errors files.
+/// - **kill -9**: `killTrials` jobs of 3,000 ids, each killed once its output holds a random
+///   number of records (1 to 2,900) and resumed to the end; each must hold every input id exactly
+///   once across the output and errors files.
 struct ScaleBenchmark {
     var sizes: [Int]
     var directory: String
     var executable: URL
     var rounds = 3
     var killTrials = 20
+    /// Measure the fresh-run growth (about 8 minutes: the runs go at the unlimited mock's pace).
+    var freshGrowth = true
     var freshSizes = (50_000, 150_000)
 
     func run() async throws {
@@ -30,17 +33,13 @@ struct ScaleBenchmark {
         try? FileManager.default.removeItem(atPath: folder)
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        func print(_ line: String) {
-            Swift.print(line)
-            fflush(nil)  // each row as it is measured, even into a file
-        }
-        print(
+        report(
             "| ids | output MiB | resumed wall s (median) | peak RSS MiB (max) | sha256sum s | wc -l s | input ids/s |")
-        print("|---|---|---|---|---|---|---|")
+        report("|---|---|---|---|---|---|---|")
         for size in sizes {
             try await resumed(size, folder: folder)
         }
-        try freshGrowth(folder: folder)
+        if freshGrowth { try measureFreshGrowth(folder: folder) }
         try killTrials(folder: folder)
     }
 
@@ -87,14 +86,14 @@ struct ScaleBenchmark {
             guard read == size else { throw BenchmarkError("IDReader read \(read) of \(size) ids") }
             rates.append(Double(size) / (ContinuousClock.now - started).seconds)
         }
-        print(
+        report(
             "| \(size) | \(bytes / 1_048_576) | \(f2(median(runs.map(\.wallSeconds)))) | "
                 + "\(f1(runs.compactMap(\.peakMiB).max() ?? 0)) | \(f2(median(hashes))) | \(f2(median(counts))) | "
                 + "\(Int(median(rates))) |")
-        print("  resumed runs (wall s): " + runs.map { f2($0.wallSeconds) }.joined(separator: " "))
+        report("  resumed runs (wall s): " + runs.map { f2($0.wallSeconds) }.joined(separator: " "))
     }
 
-    private func freshGrowth(folder: String) throws {
+    private func measureFreshGrowth(folder: String) throws {
         let host = try MockHost(executable: executable, arguments: ["--scenario", "unlimited"])
         defer { host.stop() }
         var peaks: [Int: Double] = [:]
@@ -110,7 +109,7 @@ struct ScaleBenchmark {
                 ], scratch: folder)
             guard run.status == 0 || run.status == 2 else { throw BenchmarkError("the fresh run exited \(run.status)") }
             peaks[size] = run.peakMiB ?? 0
-            print("fresh run, \(size) ids: \(f1(run.wallSeconds)) s, peak RSS \(f1(run.peakMiB ?? 0)) MiB")
+            report("fresh run, \(size) ids: \(f1(run.wallSeconds)) s, peak RSS \(f1(run.peakMiB ?? 0)) MiB")
         }
         // The same two sizes through a bare URLSession loop (one GET an id, nothing kept): what the
         // transport itself grows by.
@@ -131,12 +130,12 @@ struct ScaleBenchmark {
                 throw BenchmarkError("the bare loop failed (status \(client.terminationStatus))")
             }
             barePeaks[size] = result.peakRSSMiB
-            print("bare URLSession loop, \(size) ids: peak RSS \(f1(result.peakRSSMiB)) MiB")
+            report("bare URLSession loop, \(size) ids: peak RSS \(f1(result.peakRSSMiB)) MiB")
         }
         func perID(_ peaks: [Int: Double]) -> Double {
             ((peaks[freshSizes.1] ?? 0) - (peaks[freshSizes.0] ?? 0)) * 1_048_576 / Double(freshSizes.1 - freshSizes.0)
         }
-        print(
+        report(
             "fresh run: \(f1(perID(peaks))) bytes of peak RSS per id; the bare URLSession loop: "
                 + "\(f1(perID(barePeaks))) (\(freshSizes.0) → \(freshSizes.1) ids)")
     }
@@ -163,7 +162,9 @@ struct ScaleBenchmark {
             victim.arguments = Array(arguments.dropFirst())
             victim.standardError = FileHandle(forWritingAtPath: "/dev/null")
             try victim.run()
-            usleep(UInt32.random(in: 100_000...900_000, using: &generator))
+            // Killed once the output holds a random number of records (or the run has ended).
+            let target = Int.random(in: 1...2900, using: &generator)
+            while victim.isRunning, (try? NDJSONFile.countLines(atPath: out)) ?? 0 < target { usleep(2000) }
             kill(victim.processIdentifier, SIGKILL)
             victim.waitUntilExit()
             let killedWith = NDJSONLines.count(out)
@@ -174,11 +175,11 @@ struct ScaleBenchmark {
                 output.count == Set(output).count && Set(output).isDisjoint(with: errors)
                 && Set(output).union(errors) == Set(all) && output.count + errors.count == all.count
             if once { exact += 1 }
-            print(
+            report(
                 "kill trial \(trial + 1): killed with \(killedWith) records, resumed (exit \(resume.status)) to "
                     + "\(output.count) + \(errors.count) failed: " + (once ? "exactly once" : "NOT exactly once"))
         }
-        print("kill -9: \(exact) of \(killTrials) trials ended exactly once")
+        report("kill -9: \(exact) of \(killTrials) trials ended exactly once")
     }
 
     /// Writes `count` random ids, one a line, and returns them.
@@ -224,6 +225,12 @@ struct ScaleBenchmark {
         let low = next() & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000
         return ConversationID(key: UUIDTable.Key(high: high, low: low)).description
     }
+}
+
+/// Prints `line` at once, even into a file: each row as it is measured.
+private func report(_ line: String) {
+    print(line)
+    fflush(nil)
 }
 
 /// Ids read back from an NDJSON file, the way the benchmark checks a run.

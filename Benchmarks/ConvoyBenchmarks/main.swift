@@ -81,7 +81,8 @@ if options.loadtest {
 }
 if let sizes = options.scaleSizes {
     try await ScaleBenchmark(
-        sizes: sizes, directory: options.out, executable: executable, killTrials: options.killTrials
+        sizes: sizes, directory: options.out, executable: executable, killTrials: options.killTrials,
+        freshGrowth: options.freshGrowth
     ).run()
     exit(0)
 }

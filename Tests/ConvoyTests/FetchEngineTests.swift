@@ -255,6 +255,27 @@ func idsIn(_ path: String) throws -> [String] {
         #expect(try readLines(folder.file("e.ndjson")).isEmpty, "no id is marked as a permanent failure")
     }
 
+    /// An input that stalls (a slow pipe, a discovery job being polled) holds back no answer: the
+    /// first id's record is on disk while the second has not come, and a stalled input is still
+    /// cancelled with the run.
+    @Test func aStalledInputHoldsBackNoAnswer() async throws {
+        let folder = try TemporaryDirectory()
+        let ids = makeIDs(2)
+        let (input, feed) = AsyncStream<IDReader.Element>.makeStream()
+        feed.yield((1, InputLine(parsing: Substring(ids[0]))))
+        let store = UncheckedBox(
+            try OutputStore(outputPath: folder.file("o.ndjson"), errorsPath: folder.file("e.ndjson")))
+        let engine = engine(FakeTransport { id, _ in FakeTransport.ok(id) })
+        let run = Task { try await engine.run(ids: input, store: store.value) }
+        try await waitUntil { (try? idsIn(folder.file("o.ndjson"))) == [ids[0]] }
+        #expect(engine.progress().inputRecords == 1, "written while the input has said nothing more")
+        feed.yield((2, InputLine(parsing: Substring(ids[1]))))
+        try await waitUntil { (try? idsIn(folder.file("o.ndjson")))?.count == 2 }
+        run.cancel()  // the input never ends
+        let summary = try await run.valueFollowingCancellation
+        #expect(summary.fetched == 2 && summary.interrupted && !summary.inputComplete)
+    }
+
     @Test func cancellationAbandonsInFlightWorkAndKeepsFilesWhole() async throws {
         let folder = try TemporaryDirectory()
         let ids = makeIDs(40)

@@ -3,8 +3,10 @@ import Synchronization
 
 /// Fetches every ``ConversationPart`` of each id, at the server's rate limit, into an ``OutputStore``.
 ///
-/// Data flow: ids stream in from an `AsyncSequence` → duplicates and ids an earlier run recorded
-/// are skipped → a task group keeps at most `concurrency` requests in flight → each request first
+/// Data flow: ids stream in from an `AsyncSequence`, read ahead by a child task into an
+/// ``InputBuffer`` (the loop never awaits the input: when it is empty, the loop waits on it and on
+/// the answers together) → duplicates and ids an earlier run recorded are skipped (one probe of
+/// the store's id table) → a task group keeps at most `concurrency` requests in flight → each request first
 /// takes a permit from the one shared ``RateLimiter`` → the answer goes back to the limiter (so
 /// every response's headers re-tune the budget) and is classified:
 /// - 2xx with a valid JSON body: kept (compacted, verbatim); the conversation moves to its next
@@ -56,14 +58,27 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
     /// - Returns: the summary. `interrupted` is set when the run was cancelled.
     /// - Throws: a ``ConvoyError`` that made further work pointless (401, disk full, unreadable
     ///   input); records written before it stay valid and a re-run resumes.
-    public func run<Input: AsyncSequence>(ids: Input, store: OutputStore) async throws -> FetchSummary
+    public func run<Input: AsyncSequence & Sendable>(ids: Input, store: OutputStore) async throws -> FetchSummary
     where Input.Element == IDReader.Element {
         let started = clock.now
         var loop = RunLoopState(resume: store.resume)
-        var iterator = ids.makeAsyncIterator()
+        let input = InputBuffer<IDReader.Element>(capacity: IDReader.bufferCapacity)
         var fatal: Error?
 
         await withTaskGroup(of: ChildResult.self) { group in
+            // The input is read ahead by a child of its own, so the loop never awaits it.
+            group.addTask {
+                do {
+                    for try await element in ids {
+                        await input.push(element)
+                        if Task.isCancelled { break }
+                    }
+                    input.finish()
+                } catch {
+                    input.finish(throwing: error)
+                }
+                return .inputRead
+            }
             while true {
                 // Top up to `concurrency` requests in flight: retries first, then new input.
                 while fatal == nil, !Task.isCancelled, loop.inFlight < configuration.concurrency {
@@ -72,21 +87,34 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
                         continue
                     }
                     if loop.inputDone { break }
-                    do {
-                        guard let (line, item) = try await iterator.next() else {
-                            loop.inputDone = true
-                            live.withLock { $0.inputComplete = true }
-                            break
+                    switch input.take() {
+                    case .element(let (line, item)):
+                        do {
+                            if let work = try admit(item, line: line, loop: &loop, store: store) {
+                                spawn(work, in: &group, loop: &loop)
+                            }
+                        } catch {
+                            fatal = fatal ?? error
                         }
-                        if let work = try admit(item, line: line, loop: &loop, store: store) {
-                            spawn(work, in: &group, loop: &loop)
+                        continue
+                    case .finished(let error?):
+                        loop.inputDone = true
+                        // The input may see the cancellation first (e.g. discovery asleep).
+                        if !Task.isCancelled { fatal = fatal ?? error }
+                    case .finished(nil):
+                        loop.inputDone = true
+                        live.withLock { $0.inputComplete = true }
+                    case .empty:
+                        // Wait on the input and on the answers together.
+                        if !loop.awaitingInput {
+                            loop.awaitingInput = true
+                            group.addTask {
+                                await input.waitForInput()
+                                return .inputReady
+                            }
                         }
-                    } catch {
-                        if Task.isCancelled {
-                            break  // the input saw the cancellation first (e.g. discovery asleep)
-                        }
-                        fatal = fatal ?? error
                     }
+                    break
                 }
                 if fatal != nil || Task.isCancelled { group.cancelAll() }
                 guard let result = await group.next() else { break }
@@ -156,6 +184,10 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
     }
 
     private enum ChildResult: Sendable {
+        /// The input was read to its end (or failed, or the run was cancelled).
+        case inputRead
+        /// The input has an element queued, or ended, after the loop found it empty.
+        case inputReady
         /// A request got an answer or failed in transport.
         case attempted(Work, Outcome)
         /// A retry's wait is over.
@@ -176,6 +208,8 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
         var readyHead = 0
         var inFlight = 0
         var inputDone = false
+        /// A child is waiting for the input (``InputBuffer/waitForInput()``).
+        var awaitingInput = false
         var abandoned = 0
 
         init(resume: OutputStore.Resume) {
@@ -338,6 +372,10 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
         _ result: ChildResult, in group: inout TaskGroup<ChildResult>, loop: inout RunLoopState, store: OutputStore
     ) throws {
         switch result {
+        case .inputRead:
+            break
+        case .inputReady:
+            loop.awaitingInput = false
         case .cancelled(_, let inFlight):
             if inFlight { loop.inFlight -= 1 }
             loop.abandoned += 1
