@@ -42,6 +42,14 @@ final class InputBuffer<Element: Sendable>: Sendable {
 
     /// Queues `element`, first waiting while the queue is full (returns at once when cancelled).
     func push(_ element: Element) async {
+        // The common case, room in the queue, takes the lock once and makes no continuation.
+        let (queued, woken) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
+            guard state.count < capacity else { return (false, nil) }
+            state.queue.append(element)
+            return (true, state.consumer.take())
+        }
+        woken?.resume()
+        if queued { return }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let full = state.withLock { state -> Bool in
