@@ -77,26 +77,49 @@ public struct FileFingerprint: Codable, Sendable, Equatable {
     public static func measure(
         path: String, prefixes: Set<Int64> = []
     ) throws -> (whole: FileFingerprint, prefixes: [Int64: FileFingerprint], throughLastLine: Tally) {
+        let measured = try read(path, from: Tally(), prefixes: prefixes)
+        return (measured.whole.fingerprint, measured.prefixes, measured.throughLastLine)
+    }
+
+    /// The tally of the whole file at `path`, and through its last `\n`, given `tally` of its first
+    /// `tally.count` bytes: only the bytes after them are read. The caller vouches that those
+    /// first bytes are unchanged.
+    /// - Throws: ``ConvoyError/output(_:)`` when the file cannot be read or is shorter than that.
+    public static func measure(
+        path: String, continuing tally: Tally
+    ) throws -> (whole: Tally, throughLastLine: Tally) {
+        let measured = try read(path, from: tally, prefixes: [])
+        return (measured.whole, measured.throughLastLine)
+    }
+
+    /// Reads the file at `path` from byte `tally.count` on, adding it to `tally`; `prefixes` are
+    /// offsets to take fingerprints at on the way.
+    private static func read(
+        _ path: String, from tally: Tally, prefixes: Set<Int64>
+    ) throws -> (whole: Tally, prefixes: [Int64: FileFingerprint], throughLastLine: Tally) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ConvoyError.output("cannot read \(path): \(String(cString: strerror(errno)))") }
         defer { _ = close(fd) }
-        var tally = Tally()
-        var throughLastLine = Tally()
+        guard lseek(fd, 0, SEEK_END) >= off_t(tally.count), lseek(fd, off_t(tally.count), SEEK_SET) >= 0 else {
+            throw ConvoyError.output("\(path) is shorter than the \(tally.count) bytes measured before the run")
+        }
+        var tally = tally
+        var throughLastLine = tally
         var found: [Int64: FileFingerprint] = [:]
-        var pending = prefixes.sorted()[...]
-        if pending.first == 0 {
-            found[0] = .empty
+        var pending = prefixes.filter { $0 >= tally.count }.sorted()[...]
+        if pending.first == tally.count {
+            found[tally.count] = tally.fingerprint
             pending = pending.dropFirst()
         }
         let block = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { block.deallocate() }
         while true {
-            let count = read(fd, block.baseAddress, block.count)
+            let count = Glibc.read(fd, block.baseAddress, block.count)
             if count < 0 {
                 if errno == EINTR { continue }
                 throw ConvoyError.output("cannot read \(path): \(String(cString: strerror(errno)))")
             }
-            if count == 0 { break }
+            if count == 0 { return (tally, found, throughLastLine) }
             var start = 0
             // Split the block at every prefix boundary that falls inside it.
             while let next = pending.first, next - tally.count <= Int64(count - start) {
@@ -107,37 +130,6 @@ public struct FileFingerprint: Codable, Sendable, Equatable {
                 pending = pending.dropFirst()
             }
             if let noted = tally.addNotingLastLine(UnsafeRawBufferPointer(rebasing: block[start..<count])) {
-                throughLastLine = noted
-            }
-        }
-        return (tally.fingerprint, found, throughLastLine)
-    }
-
-    /// The tally of the whole file at `path`, and through its last `\n`, given `tally` of its first
-    /// `tally.count` bytes: only the bytes after them are read. The caller vouches that those
-    /// first bytes are unchanged.
-    /// - Throws: ``ConvoyError/output(_:)`` when the file cannot be read or is shorter than that.
-    public static func measure(
-        path: String, continuing tally: Tally
-    ) throws -> (whole: Tally, throughLastLine: Tally) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ConvoyError.output("cannot read \(path): \(String(cString: strerror(errno)))") }
-        defer { _ = close(fd) }
-        guard lseek(fd, 0, SEEK_END) >= off_t(tally.count), lseek(fd, off_t(tally.count), SEEK_SET) >= 0 else {
-            throw ConvoyError.output("\(path) is shorter than the \(tally.count) bytes measured before the run")
-        }
-        var tally = tally
-        var throughLastLine = tally
-        let block = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { block.deallocate() }
-        while true {
-            let count = read(fd, block.baseAddress, block.count)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw ConvoyError.output("cannot read \(path): \(String(cString: strerror(errno)))")
-            }
-            if count == 0 { return (tally, throughLastLine) }
-            if let noted = tally.addNotingLastLine(UnsafeRawBufferPointer(rebasing: block[0..<count])) {
                 throughLastLine = noted
             }
         }
