@@ -14,9 +14,9 @@ import Testing
     }
 
     /// The client must send well above the limit for a window's clump, a bucket's rate or a
-    /// queue's delay to show. A debug build sharing 2 cores with the rest of the suite was seen to
-    /// send 120 requests in 0.39 s and 300 in 0.69 s, which smeared a clump of 300 into a bucket
-    /// and a queue of 200/s into a window, so every case here stays at or below 60/s; release
+    /// queue's delay to show. A debug client was seen to send 120 requests in 0.39 s alone and 300
+    /// in 0.69 s beside the rest of the suite, which smeared a clump of 300 into a bucket and a
+    /// queue of 200/s into a window, so every case here stays at or below 60/s; release
     /// builds probe 100/s and more in Benchmarks/ (`ConvoyBenchmarks --loadtest`). A queue's burst
     /// is read to within one request, so the bursts here are 12 and more (±10 % is at least 1).
     static let cases: [Case] = [

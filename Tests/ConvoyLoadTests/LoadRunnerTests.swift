@@ -25,10 +25,17 @@ private final class SlowTransport: HTTPTransport {
         let runner = LoadRunner(transport: SlowTransport(delay: .milliseconds(500), clock: clock), clock: clock) { _ in
             (HTTPRequest(url: URL(string: "http://127.0.0.1:1/x")!), 0)
         }
-        // 30 requests due over 0.3 s, but only 3 may be out, and each takes 0.5 s.
-        let result = try await clock.advancingWhileAsleep {
-            await runner.run(.constant(rate: 100, duration: 0.3), maxInFlight: 3)
+        // 30 requests due over 0.3 s, but only 3 may be out, and each takes 0.5 s. The clock moves by
+        // hand, one due time at a time, each once the runner has handled the one before and every
+        // request it sent sleeps in the transport: no answer (due at 0.5 s) can come first.
+        let run = Task { await runner.run(.constant(rate: 100, duration: 0.3), maxInFlight: 3) }
+        for handled in 1...30 {
+            try await waitUntil { runner.progress().sent + runner.progress().dropped == handled }
+            let runnerSleeps = handled < 30 ? 1 : 0
+            try await waitUntil { clock.sleeperCount == runnerSleeps + min(handled, 3) }
+            clock.advance(to: handled < 30 ? clock.nextDeadline! : clock.now.advanced(by: .seconds(1)))
         }
+        let result = await run.value
         #expect(result.samples.count == 3)
         #expect(result.dropped.count == 27)
         #expect(result.samples.allSatisfy { $0.status == 200 && $0.answered - $0.sent >= 0.5 })
