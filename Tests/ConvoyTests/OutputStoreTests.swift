@@ -90,7 +90,8 @@ func readLines(_ path: String) throws -> [String] {
         #expect(resumed.resume.failed == [Self.b.description, "bad\"id\n"])
         #expect(resumed.resume.retrying == 1)
         #expect(
-            resumed.resume.isRecorded(Self.a) && resumed.resume.isRecorded(Self.b) && !resumed.resume.isRecorded(Self.c)
+            resumed.resume.ids.contains(Self.a.key) && resumed.resume.failed.contains(Self.b.description)
+                && !resumed.resume.ids.contains(Self.c.key) && !resumed.resume.failed.contains(Self.c.description)
         )
         let lines = try readLines(errors)
         #expect(lines.count == 2, "the retryable failure left the errors file, so c ends in exactly one file")

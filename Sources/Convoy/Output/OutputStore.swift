@@ -32,11 +32,6 @@ public final class OutputStore {
         init(expectedIDs: Int) {
             ids = UUIDTable(minimumCapacity: expectedIDs, storesValues: false, flags: true)
         }
-
-        /// True when the output or errors file already holds a record for `id`.
-        public func isRecorded(_ id: ConversationID) -> Bool {
-            ids.contains(id.key) || (!failed.isEmpty && failed.contains(id.description))
-        }
     }
 
     public let output: NDJSONFile
