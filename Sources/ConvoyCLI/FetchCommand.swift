@@ -297,9 +297,10 @@ struct FetchCommand {
             let lines = try NDJSONFile.countLines(atPath: input)
             return (
                 {
+                    // A hash that could not be taken is left out, never written as another's.
                     let fingerprint = try? fingerprint.value
                     return RunManifest.Input(
-                        source: input, fingerprint: fingerprint ?? .empty, records: $0.inputRecords,
+                        source: input, fingerprint: fingerprint, records: $0.inputRecords,
                         complete: $0.inputComplete && fingerprint != nil)
                 }, lines
             )

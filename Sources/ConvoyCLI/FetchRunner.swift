@@ -75,8 +75,9 @@ struct FetchRunner {
             total: inputLines, requestsPerID: configuration.parts.count, shards: configuration.shard?.count ?? 1)
         let progress = Task { [console, showProgress, progressInterval] in
             // A terminal gets a line redrawn four times a second; a log, a plain line each interval.
-            guard showProgress, console.isTerminal || progressInterval != nil else { return }
-            let interval = console.isTerminal ? .milliseconds(250) : progressInterval ?? .seconds(60)
+            guard showProgress, let interval = console.isTerminal ? .milliseconds(250) : progressInterval else {
+                return
+            }
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
                 if Task.isCancelled { break }

@@ -94,22 +94,9 @@ public final class NDJSONFile {
     /// The lines of the file at `path`: its `\n` bytes, plus one for a last line without one.
     /// 0 for a missing file. Reads 1 MiB blocks and counts with memchr, at page-cache speed.
     public static func countLines(atPath path: String) throws -> Int {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { return 0 }
-            throw ConvoyError.input("cannot read \(path): \(lastError())")
-        }
-        defer { _ = close(fd) }
-        var block = [UInt8](repeating: 0, count: 1 << 20)
         var lines = 0
         var last = UInt8(ascii: "\n")
-        while true {
-            let count = block.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw ConvoyError.input("cannot read \(path): \(lastError())")
-            }
-            if count == 0 { return lines + (last == UInt8(ascii: "\n") ? 0 : 1) }
+        try forEachBlock(atPath: path, failure: ConvoyError.input) { block, count in
             var start = 0
             while let newline = Self.newline(in: block, from: start, to: count) {
                 lines += 1
@@ -117,17 +104,14 @@ public final class NDJSONFile {
             }
             last = block[count - 1]
         }
+        return lines + (last == UInt8(ascii: "\n") ? 0 : 1)
     }
 
     /// About how many lines the file at `path` holds: exact for a file of up to 1 MiB, else its
     /// size over the mean line length of its first MiB, plus 5 %. 0 for a missing or empty file.
     /// Tables are sized from it once, instead of growing.
     public static func estimatedLines(atPath path: String) throws -> Int {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { return 0 }
-            throw ConvoyError.input("cannot read \(path): \(lastError())")
-        }
+        guard let fd = try openIfExists(path, failure: ConvoyError.input) else { return 0 }
         defer { _ = close(fd) }
         let size = Int(lseek(fd, 0, SEEK_END))
         guard size > 0 else { return 0 }
@@ -143,21 +127,8 @@ public final class NDJSONFile {
     /// kept), reading in chunks so a large file never sits in memory. A missing file has no lines.
     /// Blank lines are skipped.
     public static func forEachLine(atPath path: String, _ body: (ArraySlice<UInt8>) throws -> Void) throws {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { return }
-            throw ConvoyError.output("cannot read \(path): \(lastError())")
-        }
-        defer { _ = close(fd) }
         var pending: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw ConvoyError.output("cannot read \(path): \(lastError())")
-            }
-            if count == 0 { break }
+        try forEachBlock(atPath: path, failure: ConvoyError.output) { chunk, count in
             var start = 0
             while let newline = Self.newline(in: chunk, from: start, to: count) {
                 if pending.isEmpty {
@@ -172,6 +143,35 @@ public final class NDJSONFile {
             pending.append(contentsOf: chunk[start..<count])
         }
         // Bytes after the last newline are a torn record, not a line.
+    }
+
+    /// Opens `path` to read; nil when there is no such file.
+    private static func openIfExists(_ path: String, failure: (String) -> ConvoyError) throws -> Int32? {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { return nil }
+            throw failure("cannot read \(path): \(lastError())")
+        }
+        return fd
+    }
+
+    /// Calls `body` with each block read from the file at `path` (1 MiB at most; `count` bytes of
+    /// it are the file's). A missing file has no blocks.
+    private static func forEachBlock(
+        atPath path: String, failure: (String) -> ConvoyError, _ body: ([UInt8], _ count: Int) throws -> Void
+    ) throws {
+        guard let fd = try openIfExists(path, failure: failure) else { return }
+        defer { _ = close(fd) }
+        var block = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = block.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw failure("cannot read \(path): \(lastError())")
+            }
+            if count == 0 { return }
+            try body(block, count)
+        }
     }
 
     /// The index of the first `\n` in `bytes[start..<end]` (memchr: a large file is mostly this).
