@@ -33,6 +33,8 @@ struct FetchCommand {
           --include PARTS       what to fetch per conversation, comma-separated (default conversation):
                                 conversation, analytics, recordingmetadata, messages (with message
                                 bodies, 1,000 per bulk request); all parts go into one record
+          --analytics-batch N   analytics of up to N conversations per request (default 100; 1 asks
+                                per id). A batch refused as too large (400, 413) halves N for the run
           --from-export PATH    read the ids from a recording export: JSON/NDJSON files or a folder of them
           --interval START/END  find the ids with the analytics jobs API, e.g.
                                 2026-01-01T00:00:00Z/2026-01-08T00:00:00Z; they are fetched while the
@@ -185,6 +187,8 @@ struct FetchCommand {
         if let include = try arguments.value("include") {
             configuration.parts = try ConversationPart.parseList(include)
         }
+        configuration.analyticsBatchSize =
+            try arguments.integer("analytics-batch", in: 1...1000) ?? configuration.analyticsBatchSize
         if let text = try arguments.value("shard") {
             configuration.shard = try Shard.resolve(text, environment: environment)
         }

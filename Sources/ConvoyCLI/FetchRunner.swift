@@ -72,7 +72,7 @@ struct FetchRunner {
         let trap = SignalTrap { _ in work.cancel() }
         defer { trap.cancel() }
         let job = SummaryReport.Job(
-            total: inputLines, requestsPerID: configuration.parts.count, shards: configuration.shard?.count ?? 1)
+            total: inputLines, requestsPerID: configuration.requestsPerID, shards: configuration.shard?.count ?? 1)
         let progress = Task { [console, showProgress, progressInterval] in
             // A terminal gets a line redrawn four times a second; a log, a plain line each interval.
             guard showProgress, let interval = console.isTerminal ? .milliseconds(250) : progressInterval else {

@@ -24,6 +24,15 @@ enum SummaryReport {
         lines.append(
             "  requests  \(pad(summary.requests))  retries \(summary.retries), 429s \(summary.throttled)"
                 + " (\(format(share, digits: 2)) %)")
+        if summary.analyticsBatches > 0 {
+            var batches =
+                "  batches   \(pad(summary.analyticsBatches))  analytics requests of up to "
+                + "\(summary.analyticsBatchSize) ids"
+            if let refusal = summary.analyticsBatchRefusal {
+                batches += " (cut after \(refusal); --analytics-batch sets the size)"
+            }
+            lines.append(batches)
+        }
         if let limiter = summary.limiter {
             lines.append("  limit     " + describe(limiter))
         }
@@ -39,8 +48,9 @@ enum SummaryReport {
     struct Job {
         /// The input's lines, when known before the run.
         var total: Int?
-        /// Requests each id of this machine's shard costs (one per part).
-        var requestsPerID = 1
+        /// Requests each id of this machine's shard costs: one per part, a batch's share for
+        /// batched analytics.
+        var requestsPerID = 1.0
         /// The shards the input is split into (1: this machine fetches all).
         var shards = 1
     }
@@ -60,7 +70,7 @@ enum SummaryReport {
             let filled = Int(share * Double(width))
             line += "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
             line += "\(format(100 * share, digits: 1)) %  \(done)/\(total)"
-            let remaining = Double(max(0, total - done)) / Double(max(1, job.shards)) * Double(job.requestsPerID)
+            let remaining = Double(max(0, total - done)) / Double(max(1, job.shards)) * job.requestsPerID
             if let limiter = summary.limiter {
                 let pace = limiter.learnedRate ?? limiter.rate
                 if remaining == 0 {

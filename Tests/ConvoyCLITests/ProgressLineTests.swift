@@ -22,7 +22,7 @@ import Testing
         // 1,000,000 lines, 250,000 done: 750,000 ids × 2 parts at 300 per 60 s = 300,000 s.
         let line = SummaryReport.progressLine(
             Self.summary(fetched: 200_000, skipped: 50_000), elapsed: 10,
-            job: SummaryReport.Job(total: 1_000_000, requestsPerID: 2))
+            job: SummaryReport.Job(total: 1_000_000, requestsPerID: 2.0))
         #expect(line.hasPrefix("[#####...............] 25.0 %  250000/1000000  ETA 3d11h  fetched 200000"), "\(line)")
     }
 

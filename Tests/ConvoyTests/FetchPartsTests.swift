@@ -38,6 +38,14 @@ final class PartsTransport: HTTPTransport {
             let messages = (0..<messageCount).map { #"{"messageId":"m\#($0)"}"# }.joined(separator: ",")
             return json(#"{"id":"\#(id)","participants":[{"messages":[{"messages":[\#(messages)]}]}]}"#)
         }
+        if parts.count == 5, path.hasSuffix("/details") {  // …/details?id=a,b: the batch endpoint
+            hit("analyticsBatch")
+            let ids =
+                URLComponents(url: request.url, resolvingAgainstBaseURL: false)?.queryItems?
+                .first { $0.name == "id" }?.value?.split(separator: ",") ?? []
+            let documents = ids.map { #"{"conversationId":"\#($0)"}"# }.joined(separator: ",")
+            return failAnalytics ? FakeTransport.status(503) : json(#"{"conversations":[\#(documents)]}"#)
+        }
         if path.hasSuffix("/details") {
             hit("analytics")
             return failAnalytics ? FakeTransport.status(503) : json(#"{"conversationId":"\#(parts[4])"}"#)
@@ -83,8 +91,8 @@ final class PartsTransport: HTTPTransport {
         #expect(records[1].hasSuffix(#""messages":null,"messageBodies":null}"#), "a voice call has no messages")
         #expect(
             transport.routes.withLock { $0 } == [
-                "conversation": 2, "analytics": 2, "recordingmetadata": 2, "messages": 2, "bulk": 1,
-            ])
+                "conversation": 2, "analyticsBatch": 1, "recordingmetadata": 2, "messages": 2, "bulk": 1,
+            ], "one analytics request for both conversations")
     }
 
     @Test func messageBodiesGoInBatchesOfAThousand() async throws {
@@ -105,6 +113,9 @@ final class PartsTransport: HTTPTransport {
         let id = "00000000-0000-4000-8000-000000000001"
         let summary = try await Self.run(transport, parts: [.conversation, .analytics], ids: [id], folder: folder)
         #expect(summary.fetched == 0 && summary.failed == 1)
+        #expect(
+            transport.routes.withLock { $0 } == ["conversation": 1, "analyticsBatch": 2, "analytics": 2],
+            "the batch twice, then the id on its own until it runs out of attempts")
         #expect(try readLines(folder.file("o.ndjson")).isEmpty, "no partial record")
         let error = try readLines(folder.file("e.ndjson"))[0]
         #expect(

@@ -41,6 +41,16 @@ public enum ConversationPart: String, Sendable, CaseIterable {
         }
     }
 
+    /// The Genesys permission the part's requests need, named when a run stops on 403s.
+    public var permission: String {
+        switch self {
+        case .conversation: "conversation:communication:view"
+        case .analytics: "analytics:conversationDetail:view"
+        case .recordingmetadata: "recording:recording:view"
+        case .messages: "conversation:message:view"
+        }
+    }
+
     /// Most message ids one bulk request may carry.
     public static let messageBatchSize = 1000
 

@@ -19,6 +19,22 @@ public struct FetchConfiguration: Sendable {
     public var shard: Shard?
     /// What to fetch per conversation, in record order. Default: the conversation document.
     public var parts: [ConversationPart] = [.conversation]
+    /// Conversations whose analytics part goes in one `GET …/analytics/conversations/details?id=…`
+    /// request (see ``AnalyticsBatch``); 1 asks the per-id endpoint for each. Default 100. A batch
+    /// the server refuses as too large (400, 413, 414) halves it for the rest of the run.
+    public var analyticsBatchSize = AnalyticsBatch.defaultSize
+    /// Answers of 403 on one part, with none of its answers a success, that stop the run: the OAuth
+    /// client lacks the part's permission (``ConversationPart/permission``), and going on would only
+    /// write one error per id. Default 25.
+    public var forbiddenLimit = 25
+
+    /// Requests a conversation costs at least: one per part, `1 / analyticsBatchSize` for
+    /// batched analytics (messages add one bulk request per 1,000 message ids on top).
+    public var requestsPerID: Double {
+        parts.reduce(0) { total, part in
+            total + (part == .analytics ? 1 / Double(max(analyticsBatchSize, 1)) : 1)
+        }
+    }
 
     public init(
         apiBase: URL, concurrency: Int = 16, maxAttempts: Int = 8, backoff: Backoff = Backoff(),

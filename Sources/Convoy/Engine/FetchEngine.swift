@@ -61,8 +61,11 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
     public func run<Input: AsyncSequence & Sendable>(ids: Input, store: OutputStore) async throws -> FetchSummary
     where Input.Element == IDReader.Element {
         let started = clock.now
-        var loop = RunLoopState(resume: store.resume)
+        var loop = RunLoopState(resume: store.resume, batchSize: max(configuration.analyticsBatchSize, 1))
         let input = InputBuffer<IDReader.Element>(capacity: IDReader.bufferCapacity)
+        if configuration.parts.contains(.analytics) {
+            live.withLock { $0.analyticsBatchSize = loop.batchSize }
+        }
         var fatal: Error?
 
         await withTaskGroup(of: ChildResult.self) { group in
@@ -82,6 +85,10 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
             while true {
                 // Top up to `concurrency` requests in flight: retries first, then new input.
                 while fatal == nil, !Task.isCancelled, loop.inFlight < configuration.concurrency {
+                    if let batch = loop.nextBatch() {
+                        spawn(batch, in: &group, loop: &loop)
+                        continue
+                    }
                     if let work = loop.popReady() {
                         spawn(work, in: &group, loop: &loop)
                         continue
@@ -108,13 +115,24 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
                         // Wait on the input and on the answers together.
                         if !loop.awaitingInput {
                             loop.awaitingInput = true
-                            group.addTask {
-                                await input.waitForInput()
-                                return .inputReady
+                            let batching = loop.batchSize > 1 && configuration.parts.contains(.analytics)
+                            group.addTask { [clock] in
+                                guard batching else {
+                                    await input.waitForInput()
+                                    return .inputReady
+                                }
+                                // A slow input must not hold a partial batch for long either.
+                                let stalled = await Self.input(input, staysEmptyFor: Self.batchLinger, on: clock)
+                                return stalled ? .inputStalled : .inputReady
                             }
                         }
                     }
                     break
+                }
+                // The input is done and nothing in flight could add to a partial batch: send it.
+                if fatal == nil, !Task.isCancelled, loop.inputDone, loop.inFlight == 0, let batch = loop.partialBatch()
+                {
+                    spawn(batch, in: &group, loop: &loop)
                 }
                 if fatal != nil || Task.isCancelled { group.cancelAll() }
                 guard let result = await group.next() else { break }
@@ -125,13 +143,20 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
                 }
             }
         }
+        if fatal == nil, !Task.isCancelled {
+            do {
+                try writeHeldForbidden(&loop, store: store)
+            } catch {
+                fatal = error
+            }
+        }
         do {
             try store.sync()  // on every way out: done, Ctrl-C or a fatal error
         } catch {
             fatal = fatal ?? error
         }
         let summary = live.withLock { summary -> FetchSummary in
-            summary.abandoned = loop.abandoned + loop.readyCount
+            summary.abandoned = loop.abandoned + loop.readyCount + loop.heldBack
             summary.interrupted = Task.isCancelled || fatal != nil
             summary.wallSeconds = (clock.now - started).seconds
             return summary
@@ -140,6 +165,25 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
         var final = summary
         final.limiter = limiter.snapshot()
         return final
+    }
+
+    /// How long a partial analytics batch waits for more ids while the input is empty.
+    static var batchLinger: Duration { .seconds(1) }
+
+    /// Waits until `input` has something or ends (false), or `linger` passes first (true).
+    private static func input(
+        _ input: InputBuffer<IDReader.Element>, staysEmptyFor linger: Duration, on clock: C
+    ) async -> Bool {
+        await withTaskGroup(of: Bool.self) { race in
+            race.addTask {
+                await input.waitForInput()
+                return false
+            }
+            race.addTask { (try? await clock.sleep(for: linger)) != nil }
+            let first = await race.next() ?? false
+            race.cancelAll()
+            return first && !Task.isCancelled
+        }
     }
 
     // MARK: - Work
@@ -154,6 +198,14 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
             switch self {
             case .get(let part): part.rawValue
             case .messageBodies: "messageBodies"
+            }
+        }
+
+        /// The part whose permission the request needs.
+        var part: ConversationPart {
+            switch self {
+            case .get(let part): part
+            case .messageBodies: .messages
             }
         }
     }
@@ -176,6 +228,25 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
         var requests = 0
         /// The last answer (nil after a transport error): its status and correlation id go into a failure.
         var lastAnswer: Provenance?
+        /// True when its analytics go by the per-id endpoint: a batch of one that failed, or an id a
+        /// batch did not list while the conversation's existence is in question (analytics first).
+        var unbatched = false
+    }
+
+    /// Conversations whose analytics go in one request: one concurrency slot, however many ids.
+    private struct Batch: Sendable {
+        var works: [Work]
+        /// Attempts at this set of ids; after two failed ones it is split in halves.
+        var attempts = 0
+
+        /// Attempts at the whole batch before it is split.
+        var wholeAttempts: Int { 2 }
+
+        /// The two halves, each a fresh batch (a batch of one becomes a per-id request instead).
+        var halves: [Batch] {
+            let middle = works.count / 2
+            return [Batch(works: Array(works[..<middle])), Batch(works: Array(works[middle...]))]
+        }
     }
 
     private enum Outcome: Sendable {
@@ -188,16 +259,22 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
         case inputRead
         /// The input has an element queued, or ended, after the loop found it empty.
         case inputReady
+        /// The input stayed empty for ``batchLinger``: a partial batch goes rather than wait.
+        case inputStalled
         /// A request got an answer or failed in transport.
         case attempted(Work, Outcome)
+        /// A batch request got an answer or failed in transport.
+        case batchAttempted(Batch, Outcome)
         /// A retry's wait is over.
         case waited(Work)
+        case batchWaited(Batch)
         /// The API answered 401; `renewed` tells whether the credentials now hold a new token.
         case unauthorized(Work, renewed: Bool)
-        /// The task was cancelled; `inFlight` when it held a concurrency slot.
-        case cancelled(Work, inFlight: Bool)
+        case batchUnauthorized(Batch, renewed: Bool)
+        /// The task was cancelled; `conversations` it carried, `inFlight` when it held a concurrency slot.
+        case cancelled(conversations: Int, inFlight: Bool)
         /// No token could be had (wrong credentials, login server down): the run cannot go on.
-        case failedToAuthenticate(Work, Error)
+        case failedToAuthenticate(conversations: Int, Error)
     }
 
     /// State owned by the run loop (never shared with child tasks).
@@ -211,12 +288,46 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
         /// A child is waiting for the input (``InputBuffer/waitForInput()``).
         var awaitingInput = false
         var abandoned = 0
+        /// Conversations whose next step is a batched analytics request, in arrival order.
+        var analyticsQueue: [Work] = []
+        /// Batches to send before anything else: retries whose wait is over, halves of failed ones.
+        var readyBatches: [Batch] = []
+        /// Ids a batch carries now: the configured size, or less once the server refused a full one.
+        var batchSize: Int
+        /// The most ids a batch has been answered for: a refusal of no more than that is about the ids.
+        var largestAnswered = 0
+        /// Parts with at least one answer that was not a 403: their 403s are about single conversations.
+        var permitted: Set<ConversationPart> = []
+        /// 403 failures of parts not yet permitted, held back (not written) until one is.
+        var heldForbidden: [ConversationPart: [FetchFailure]] = [:]
 
-        init(resume: OutputStore.Resume) {
+        init(resume: OutputStore.Resume, batchSize: Int) {
             self.resume = resume
+            self.batchSize = batchSize
         }
 
         var readyCount: Int { ready.count - readyHead }
+
+        /// Conversations held back: in batches not yet sent, or with a 403 not yet written.
+        var heldBack: Int {
+            analyticsQueue.count + readyBatches.reduce(0) { $0 + $1.works.count }
+                + heldForbidden.values.reduce(0) { $0 + $1.count }
+        }
+
+        /// A batch ready to go: a retry or half first, else a full batch from the queue.
+        mutating func nextBatch() -> Batch? {
+            if !readyBatches.isEmpty { return readyBatches.removeFirst() }
+            guard analyticsQueue.count >= batchSize else { return nil }
+            defer { analyticsQueue.removeFirst(batchSize) }
+            return Batch(works: Array(analyticsQueue.prefix(batchSize)))
+        }
+
+        /// Whatever the queue holds, as one batch.
+        mutating func partialBatch() -> Batch? {
+            guard readyCount == 0, !analyticsQueue.isEmpty else { return nil }
+            defer { analyticsQueue.removeAll(keepingCapacity: true) }
+            return Batch(works: analyticsQueue)
+        }
 
         mutating func popReady() -> Work? {
             guard readyHead < ready.count else { return nil }
@@ -273,6 +384,10 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
     }
 
     private func spawn(_ work: Work, in group: inout TaskGroup<ChildResult>, loop: inout RunLoopState) {
+        if case .get(.analytics) = work.steps[0], !work.unbatched, loop.batchSize > 1 {
+            loop.analyticsQueue.append(work)  // it holds no slot until its batch goes
+            return
+        }
         var work = work
         work.attempts += 1
         work.requests += 1
@@ -287,11 +402,42 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
                 let (response, token) = try await sender.send(request)
                 return .attempted(work, .response(response, token: token))
             } catch BudgetedSender<C>.Failure.noToken(let error) {
-                return .failedToAuthenticate(work, error)
+                return .failedToAuthenticate(conversations: 1, error)
             } catch BudgetedSender<C>.Failure.transport(let error) {
                 return .attempted(work, .transportError(Self.describe(error)))
             } catch {
-                return .cancelled(work, inFlight: true)
+                return .cancelled(conversations: 1, inFlight: true)
+            }
+        }
+    }
+
+    /// Sends one batched analytics request; it holds one concurrency slot.
+    private func spawn(_ batch: Batch, in group: inout TaskGroup<ChildResult>, loop: inout RunLoopState) {
+        var batch = batch
+        batch.attempts += 1
+        for index in batch.works.indices { batch.works[index].requests += 1 }
+        loop.inFlight += 1
+        live.withLock {
+            $0.requests += 1
+            $0.analyticsBatches += 1
+            if batch.attempts > 1 { $0.retries += 1 }
+        }
+        let request = HTTPRequest(
+            url: URL(
+                string: AnalyticsBatch.path(for: batch.works.map(\.id)),
+                relativeTo: configuration.apiBase.appendingPathComponent("/"))!.absoluteURL,
+            headers: ["Accept": "application/json", "User-Agent": configuration.userAgent])
+        let count = batch.works.count
+        group.addTask { [sender] in
+            do {
+                let (response, token) = try await sender.send(request)
+                return .batchAttempted(batch, .response(response, token: token))
+            } catch BudgetedSender<C>.Failure.noToken(let error) {
+                return .failedToAuthenticate(conversations: count, error)
+            } catch BudgetedSender<C>.Failure.transport(let error) {
+                return .batchAttempted(batch, .transportError(Self.describe(error)))
+            } catch {
+                return .cancelled(conversations: count, inFlight: true)
             }
         }
     }
@@ -326,7 +472,9 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
     ) throws {
         var work = work
         let step = work.steps.removeFirst()
+        try permit(step.part, loop: &loop, store: store)
         work.onFirstStep = false
+        work.unbatched = false
         work.attempts = 0
         let null = Array("null".utf8)
         switch step {
@@ -376,15 +524,34 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
             break
         case .inputReady:
             loop.awaitingInput = false
-        case .cancelled(_, let inFlight):
+        case .inputStalled:
+            loop.awaitingInput = false
+            if let batch = loop.partialBatch() { loop.readyBatches.append(batch) }
+        case .cancelled(let conversations, let inFlight):
             if inFlight { loop.inFlight -= 1 }
-            loop.abandoned += 1
+            loop.abandoned += conversations
         case .waited(let work):
             loop.ready.append(work)
-        case .failedToAuthenticate(_, let error):
+        case .batchWaited(let batch):
+            loop.readyBatches.append(batch)
+        case .failedToAuthenticate(let conversations, let error):
             loop.inFlight -= 1
-            loop.abandoned += 1
+            loop.abandoned += conversations
             throw error
+        case .batchUnauthorized(let batch, let renewed):
+            guard renewed, batch.attempts < configuration.maxAttempts else {
+                loop.abandoned += batch.works.count
+                throw ConvoyError.authentication("HTTP 401 Unauthorized: \(credentials.rejectionAdvice)")
+            }
+            loop.readyBatches.append(batch)
+        case .batchAttempted(let batch, let outcome):
+            loop.inFlight -= 1
+            switch outcome {
+            case .transportError:
+                retry(batch, delay: backoff(forAttempt: batch.attempts), in: &group, loop: &loop)
+            case .response(let response, let token):
+                try classify(response, token: token, batch: batch, in: &group, loop: &loop, store: store)
+            }
         case .unauthorized(let work, let renewed):
             guard renewed, work.attempts < configuration.maxAttempts else {
                 loop.abandoned += 1
@@ -452,13 +619,172 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
             let reason =
                 response.status == 404
                 ? "not found (HTTP 404)" : "HTTP \(response.status)\(Self.serverMessage(response.body))"
-            try store.writeFailure(
-                FetchFailure(
-                    id: work.id.description, status: response.status, reason: reason, attempts: work.requests,
-                    retryable: false, part: work.onFirstStep ? nil : work.steps[0].name,
-                    correlationID: Provenance.correlationID(in: response.headers)))
+            let failure = FetchFailure(
+                id: work.id.description, status: response.status, reason: reason, attempts: work.requests,
+                retryable: false, part: work.onFirstStep ? nil : work.steps[0].name,
+                correlationID: Provenance.correlationID(in: response.headers))
+            let part = work.steps[0].part
+            if response.status == 403, !loop.permitted.contains(part) {
+                // Held back: written once the part proves permitted, or dropped when the run stops here.
+                loop.heldForbidden[part, default: []].append(failure)
+                if loop.heldForbidden[part]!.count >= configuration.forbiddenLimit {
+                    throw Self.forbidden(part, answers: loop.heldForbidden[part]!.count)
+                }
+                return
+            }
+            try store.writeFailure(failure)
             live.withLock { $0.failed += 1 }
         }
+    }
+
+    /// Classifies a batch's answer: each listed conversation takes its document and moves on; the
+    /// rest get `null` (or, while their existence is in question, a per-id request). A failure is
+    /// retried whole, then split in halves, down to per-id requests, so one bad id cannot sink the
+    /// others; a refusal of a full batch as too large halves the batch size for the run.
+    private func classify(
+        _ response: HTTPResponse, token: String?, batch: Batch, in group: inout TaskGroup<ChildResult>,
+        loop: inout RunLoopState, store: OutputStore
+    ) throws {
+        let count = batch.works.count
+        switch response.status {
+        case 200..<300:
+            guard let documents = AnalyticsBatch.split(response.body) else {
+                split(batch, orRetryAfter: backoff(forAttempt: batch.attempts), in: &group, loop: &loop)
+                return
+            }
+            loop.largestAnswered = max(loop.largestAnswered, count)
+            let source = Provenance(response)
+            for var work in batch.works {
+                work.lastAnswer = source
+                if let document = documents[work.id] {
+                    try advance(work, answer: document, source: source, loop: &loop, store: store)
+                } else if work.onFirstStep {
+                    work.unbatched = true  // does the conversation exist? The per-id answer tells.
+                    loop.ready.append(work)
+                } else {
+                    try advance(work, answer: nil, source: source, loop: &loop, store: store)
+                }
+            }
+        case 429:
+            live.withLock { $0.throttled += 1 }
+            guard batch.attempts < configuration.maxAttempts else { return dissolve(batch, loop: &loop) }
+            let observation = RateLimitObservation(headers: response.headers, status: 429)
+            let reset = observation.remaining == 0 ? observation.resetAfter : nil
+            let pause = observation.retryAfter ?? reset ?? .zero
+            retry(batch, delay: min(pause, configuration.limiter.maximumPause), in: &group, loop: &loop)
+        case 401:
+            group.addTask { [credentials] in
+                .batchUnauthorized(batch, renewed: await credentials.rejected(token))
+            }
+        case 403:
+            // One conversation the client may not see, or no permission at all: the per-id answers
+            // tell, and the first `forbiddenLimit` of them stop a run that lacks the permission.
+            dissolve(batch, loop: &loop)
+        case 404:
+            // No batch endpoint on this server: per id for the rest of the run.
+            cutBatchSize(to: 1, because: "HTTP 404 for \(count) ids", loop: &loop)
+            dissolve(batch, loop: &loop)
+        case 400 where count > 1, 413 where count > 1, 414 where count > 1:
+            if count == loop.batchSize, count > loop.largestAnswered {
+                cutBatchSize(
+                    to: max(count / 2, loop.largestAnswered, 1), because: "HTTP \(response.status) for \(count) ids",
+                    loop: &loop)
+            }
+            split(batch, orRetryAfter: nil, in: &group, loop: &loop)
+        case 408, 500...599:
+            split(batch, orRetryAfter: backoff(forAttempt: batch.attempts), in: &group, loop: &loop)
+        default:
+            split(batch, orRetryAfter: nil, in: &group, loop: &loop)
+        }
+    }
+
+    /// Retries `batch` whole after `delay` while it has whole attempts left
+    /// (never when `delay` is nil), else queues its halves; a batch of one becomes a per-id request.
+    private func split(
+        _ batch: Batch, orRetryAfter delay: Duration?, in group: inout TaskGroup<ChildResult>,
+        loop: inout RunLoopState
+    ) {
+        if let delay, batch.attempts < batch.wholeAttempts {
+            retry(batch, delay: delay, in: &group, loop: &loop)
+        } else if batch.works.count == 1 {
+            dissolve(batch, loop: &loop)
+        } else {
+            for half in batch.halves {
+                if half.works.count == 1 { dissolve(half, loop: &loop) } else { loop.readyBatches.append(half) }
+            }
+        }
+    }
+
+    /// Sends the batch's conversations to the per-id endpoint, each with attempts of its own.
+    private func dissolve(_ batch: Batch, loop: inout RunLoopState) {
+        for var work in batch.works {
+            work.unbatched = true
+            work.attempts = 0
+            loop.ready.append(work)
+        }
+    }
+
+    private func retry(
+        _ batch: Batch, delay: Duration, in group: inout TaskGroup<ChildResult>, loop: inout RunLoopState
+    ) {
+        guard delay > .zero else {
+            loop.readyBatches.append(batch)
+            return
+        }
+        group.addTask { [clock] in
+            do {
+                try await clock.sleep(for: delay)
+                return .batchWaited(batch)
+            } catch {
+                return .cancelled(conversations: batch.works.count, inFlight: false)
+            }
+        }
+    }
+
+    /// Lowers the batch size for the rest of the run, and says why in the summary.
+    private func cutBatchSize(to size: Int, because reason: String, loop: inout RunLoopState) {
+        guard size < loop.batchSize else { return }
+        loop.batchSize = size
+        live.withLock {
+            $0.analyticsBatchSize = size
+            if $0.analyticsBatchRefusal == nil { $0.analyticsBatchRefusal = reason }
+        }
+        if size == 1 {
+            for var work in loop.analyticsQueue {
+                work.unbatched = true
+                loop.ready.append(work)
+            }
+            loop.analyticsQueue.removeAll()
+        }
+    }
+
+    /// Notes that `part` is permitted (an answer that was no 403), and writes the 403s held back for it.
+    private func permit(_ part: ConversationPart, loop: inout RunLoopState, store: OutputStore) throws {
+        guard loop.permitted.insert(part).inserted else { return }
+        for failure in loop.heldForbidden.removeValue(forKey: part) ?? [] {
+            try store.writeFailure(failure)
+            live.withLock { $0.failed += 1 }
+        }
+    }
+
+    /// At the end of a run, the 403s of parts that never proved permitted (fewer than
+    /// ``FetchConfiguration/forbiddenLimit``: single conversations the client may not see).
+    private func writeHeldForbidden(_ loop: inout RunLoopState, store: OutputStore) throws {
+        for part in ConversationPart.allCases {
+            for failure in loop.heldForbidden.removeValue(forKey: part) ?? [] {
+                try store.writeFailure(failure)
+                live.withLock { $0.failed += 1 }
+            }
+        }
+    }
+
+    /// The error that stops a run whose first `answers` requests for `part` were all refused.
+    private static func forbidden(_ part: ConversationPart, answers: Int) -> ConvoyError {
+        ConvoyError.authentication(
+            "HTTP 403 Forbidden on the first \(answers) requests for the \(part.rawValue) part, and none allowed: "
+                + "the OAuth client's "
+                + "role lacks the permission \(part.permission). Add it to the role (or leave \(part.rawValue) out "
+                + "of --include) and run again; nothing was recorded for these ids, so the re-run fetches them")
     }
 
     private func retryOrFail(
@@ -484,14 +810,16 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
                 try await clock.sleep(for: delay)
                 return .waited(work)
             } catch {
-                return .cancelled(work, inFlight: false)
+                return .cancelled(conversations: 1, inFlight: false)
             }
         }
     }
 
-    private func backoff(for work: Work) -> Duration {
+    private func backoff(for work: Work) -> Duration { backoff(forAttempt: work.attempts) }
+
+    private func backoff(forAttempt attempt: Int) -> Duration {
         var generator = SystemRandomNumberGenerator()
-        return configuration.backoff.delay(forRetry: work.attempts, using: &generator)
+        return configuration.backoff.delay(forRetry: attempt, using: &generator)
     }
 
     /// `": <message>"` from a Genesys-style JSON error body, shortened; empty when there is none.

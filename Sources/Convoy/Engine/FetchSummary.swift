@@ -23,6 +23,14 @@ public struct FetchSummary: Sendable, Equatable {
     public var retries = 0
     /// 429 answers received.
     public var throttled = 0
+    /// Analytics batch requests sent (``FetchConfiguration/analyticsBatchSize``), retries included;
+    /// they are counted in `requests` too.
+    public var analyticsBatches = 0
+    /// The batch size the run ended with: smaller than configured when the server refused a batch
+    /// as too large (`analyticsBatchRefusal` tells how).
+    public var analyticsBatchSize = 0
+    /// The first refusal that cut the batch size, e.g. `HTTP 400 for 100 ids`.
+    public var analyticsBatchRefusal: String?
     /// Ids in flight or queued when the run was interrupted, to be fetched by a re-run.
     public var abandoned = 0
     /// Seconds from start to finish.
