@@ -34,6 +34,9 @@ struct BenchmarkOptions {
           --enrich N           instead: convoy enrich over N records and an export of N + 1 % ids
                                (1000000 for the issue's figure): wall time and peak RSS, beside wc -l
           --enrich-files M     export files for --enrich (default 10000)
+          --analytics N        instead: convoy fetch --include conversation,analytics over N mock ids
+                               (5000 for the issue's figure), analytics batched against per id:
+                               requests per conversation, 429s, wall, byte-identical analytics
           --scale [N,N…]       instead: millions of ids on one machine (default 1000000,10000000): a
                                resumed run with nothing left to fetch (wall, peak RSS) beside
                                sha256sum and wc -l, IDReader's ids/s, the peak RSS a fresh run adds
@@ -55,6 +58,7 @@ struct BenchmarkOptions {
     var allowDebug = false
     var sha256Megabytes: Int?
     var enrichRecords: Int?
+    var analyticsIDs: Int?
     var enrichFiles = 10_000
     var scaleSizes: [Int]?
     var killTrials = 20
@@ -106,6 +110,7 @@ struct BenchmarkOptions {
             case "--allow-debug": allowDebug = true
             case "--sha256": sha256Megabytes = Int(try value(name))
             case "--enrich": enrichRecords = Int(try value(name))
+            case "--analytics": analyticsIDs = Int(try value(name))
             case "--enrich-files": enrichFiles = max(1, Int(try value(name)) ?? enrichFiles)
             case "--scale":
                 scaleSizes = [1_000_000, 10_000_000]

@@ -91,6 +91,10 @@ if let records = options.enrichRecords {
         .run()
     exit(0)
 }
+if let ids = options.analyticsIDs {
+    try AnalyticsBenchmark(ids: ids, limit: options.limit, directory: options.out, executable: executable).run()
+    exit(0)
+}
 if let megabytes = options.sha256Megabytes {
     _ = try HashBenchmark(megabytes: megabytes, directory: options.out).run()
     exit(0)
