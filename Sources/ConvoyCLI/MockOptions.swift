@@ -32,6 +32,14 @@ struct MockOptions {
           --client-secret S     …and secret
           --token-lifetime S    seconds a token lives (default 86400); the API answers 401 after
           --interval-size N     conversations in the analytics jobs universe (default 2000)
+          --analytics-cutoff T  analytics jobs find only conversations starting before T (ISO-8601),
+                                which the jobs availability endpoint answers (default: no cut-off, and
+                                the endpoint answers the current time); the details query ignores it
+          --failing-jobs N      the first N analytics jobs submitted end FAILED (default 0)
+          --query-cap N         results the details query may page through (default 100000)
+          --forbid ROUTE[,…]    answer 403 on these routes (repeatable): conversation, analytics,
+                                analyticsBatch, analyticsQuery, recordingmetadata, messages,
+                                messagesBulk, jobsSubmit, jobsAvailability, jobsStatus, jobsResults
         """
 
     var configuration = MockServerConfiguration()
@@ -118,8 +126,36 @@ struct MockOptions {
             configuration.oauth = MockOAuth(clientId: id, clientSecret: secret, tokenLifetime: .seconds(lifetime))
         }
         if let size = try arguments.integer("interval-size", in: 1...1_000_000) { configuration.universeSize = size }
+        if let text = try arguments.value("analytics-cutoff") {
+            guard let cutOff = Self.date(text) else {
+                throw ConvoyError.usage(
+                    "--analytics-cutoff takes an ISO-8601 instant (2026-06-01T00:00:00Z), not '\(text)'")
+            }
+            configuration.analyticsAvailability = cutOff
+        }
+        configuration.failingJobs =
+            try arguments.integer("failing-jobs", in: 0...1_000_000) ?? configuration.failingJobs
+        configuration.queryResultCap =
+            try arguments.integer("query-cap", in: 1...1_000_000_000) ?? configuration.queryResultCap
+        for list in try arguments.values("forbid") {
+            for name in list.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+                guard MockCounters.routeNames.contains(name), name != "token" else {
+                    let names = MockCounters.routeNames.subtracting(["token"]).sorted().joined(separator: ", ")
+                    throw ConvoyError.usage("--forbid takes route names (\(names)), not '\(name)'")
+                }
+                configuration.forbiddenRoutes.insert(name)
+            }
+        }
         configuration.lies.remainingOffset = try arguments.integer("lie-remaining", in: 0...1_000_000) ?? 0
         configuration.lies.retryAfterFactor = try arguments.number("lie-retry-after", in: 0...100) ?? 1
+    }
+
+    /// `text` as an ISO-8601 instant, with or without fractional seconds.
+    private static func date(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
     }
 
     private static func describe(_ latency: MockLatency) -> String {
@@ -156,6 +192,22 @@ struct MockOptions {
         parts.append("\(configuration.missingPerMille)‰ missing")
         if let oauth = configuration.oauth {
             parts.append("OAuth tokens live \(SummaryReport.format(oauth.tokenLifetime.seconds, digits: 1)) s")
+        }
+        if let cutOff = configuration.analyticsAvailability {
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            parts.append("analytics available before \(formatter.string(from: cutOff))")
+        }
+        switch configuration.failingJobs {
+        case 0: break
+        case 1: parts.append("the first job fails")
+        case let count: parts.append("the first \(count) jobs fail")
+        }
+        if configuration.queryResultCap != MockServerConfiguration().queryResultCap {
+            parts.append("query capped at \(configuration.queryResultCap)")
+        }
+        if !configuration.forbiddenRoutes.isEmpty {
+            parts.append("403 on \(configuration.forbiddenRoutes.sorted().joined(separator: ", "))")
         }
         return parts.joined(separator: ", ")
     }

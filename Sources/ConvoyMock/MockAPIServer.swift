@@ -13,9 +13,10 @@ import Synchronization
 /// 2. With ``MockServerConfiguration/oauth`` set, `/api/v2/…` requests without a valid, unexpired bearer token
 ///    issued by this server → `401 authentication.required` (no faults). See ``MockOAuth``.
 /// 3. Faults are drawn from the seeded PRNG (see ``MockFaults``); never on the token endpoint.
-/// 4. Routing (another method than the one listed → `405`; a non-UUID conversation id → `400 bad.request`; an id
-///    for which ``MockConversationStore/exists(_:missingPerMille:)`` is false → `404 not.found`; any other path →
-///    `404 not.found`):
+/// 4. Routing (another method than the one listed → `405`; a route named in
+///    ``MockServerConfiguration/forbiddenRoutes`` → `403 not.authorized`; a non-UUID conversation id →
+///    `400 bad.request`; an id for which ``MockConversationStore/exists(_:missingPerMille:)`` is false →
+///    `404 not.found`; any other path → `404 not.found`):
 ///    - `GET /api/v2/conversations/{id}` → ``MockConversationStore/conversationDocument(id:)``;
 ///    - `GET /api/v2/analytics/conversations/{id}/details` → ``MockConversationStore/analyticsDocument(id:)``;
 ///    - `GET /api/v2/analytics/conversations/details?id=a,b,c` → `{"conversations":[…]}`, the existing ones in the
@@ -26,12 +27,20 @@ import Synchronization
 ///      (`404` for voice conversations);
 ///    - `POST /api/v2/conversations/messages/{id}/messages/bulk[?useNormalizedMessage=true]` with a JSON array of
 ///      at most 1,000 message ids (else `400`) → `{"entities":[…]}` for those of the conversation, in the order asked;
+///    - `POST /api/v2/analytics/conversations/details/query` with `{"interval","paging":{"pageSize","pageNumber"},…}`
+///      → `{"conversations":[…],"totalHits"}` (no `conversations` on an empty page; page size `1...100`, default
+///      25; `400` past ``MockServerConfiguration/queryResultCap``), over every conversation of the interval,
+///      whatever the availability cut-off;
+///    - `GET /api/v2/analytics/conversations/details/jobs/availability` → `{"dataAvailabilityDate"}`
+///      (``MockServerConfiguration/analyticsAvailability``, or the current time when it is `nil`);
 ///    - `POST /api/v2/analytics/conversations/details/jobs` → `202 {"jobId"}`;
 ///      `GET …/jobs/{jobId}` → `{"state","submissionDate"}` (`QUEUED`, then `PENDING` until
-///      ``MockServerConfiguration/jobDelay`` has passed, then `FULFILLED`);
+///      ``MockServerConfiguration/jobDelay`` has passed, then `FULFILLED`; for the first
+///      ``MockServerConfiguration/failingJobs`` jobs `QUEUED`, then `FAILED` with an `errorMessage`);
 ///      `GET …/jobs/{jobId}/results?cursor=&pageSize=` → `{"conversations":[…],"cursor"}` (no `cursor` on the last
-///      page; `400` before the job is fulfilled). The job finds
-///      ``MockConversationStore/conversations(inInterval:universeSize:missingPerMille:mediaType:divisionID:)``.
+///      page; `400` before the job is fulfilled, and for a failed job). The job finds
+///      ``MockConversationStore/conversations(inInterval:universeSize:missingPerMille:mediaType:divisionID:availableBefore:)``
+///      with ``MockServerConfiguration/analyticsAvailability`` as `availableBefore`.
 ///
 /// Every response carries `Content-Type: application/json`, `Content-Length`, `Connection` (`keep-alive`, or
 /// `close` when the client asked for it), `ININ-Correlation-Id` and, for `/api/v2/` paths under a rate limit, the

@@ -88,19 +88,24 @@ public enum MockConversationStore {
         [ConversationDocumentBuilder.basics(id: id.lowercased()).divisionID]
     }
 
-    /// The conversations an analytics job over `interval` finds, in the order its result pages list them.
+    /// The conversations an analytics job over `interval` finds, in the order its result pages list them; with the
+    /// default `availableBefore` (`nil`), also the conversations the synchronous details query over `interval`
+    /// counts in `totalHits`, in the order its pages list them.
     ///
     /// The universe is `sampleIDs(count: universeSize, seed: 42)` (so `sampleIDs(count:)` ids with the default seed
-    /// belong to it while `count <= universeSize`); a conversation is found when its ``startTime(of:)`` lies in
-    /// `interval` (half-open; both bounds rounded to the nearest millisecond), ``exists(_:missingPerMille:)`` holds,
-    /// its media type (`"voice"` or `"message"`) equals `mediaType` and its division equals `divisionID` (each
-    /// `nil` meaning any). Sorted by start time, then id.
+    /// belong to it while `count <= universeSize`); its starts lie in 2026, from January 1 to December 27. A
+    /// conversation is found when its ``startTime(of:)`` lies in `interval` (half-open; both bounds rounded to the
+    /// nearest millisecond) and before `availableBefore` (``MockServerConfiguration/analyticsAvailability``, rounded
+    /// likewise; `nil` meaning no cut-off), ``exists(_:missingPerMille:)`` holds, its media type (`"voice"` or
+    /// `"message"`) equals `mediaType` and its division equals `divisionID` (each `nil` meaning any). Sorted by start
+    /// time, then id.
     public static func conversations(
         inInterval interval: Range<Date>, universeSize: Int = 2000, missingPerMille: Int = 0,
-        mediaType: String? = nil, divisionID: String? = nil
+        mediaType: String? = nil, divisionID: String? = nil, availableBefore: Date? = nil
     ) -> [String] {
-        ConversationUniverse(size: universeSize).conversations(
-            in: milliseconds(interval.lowerBound)..<milliseconds(interval.upperBound),
+        let bounds = milliseconds(interval.lowerBound)..<milliseconds(interval.upperBound)
+        return ConversationUniverse(size: universeSize).conversations(
+            in: ConversationUniverse.available(bounds, before: availableBefore.map(milliseconds)),
             missingPerMille: missingPerMille
         ) { entry in
             (mediaType == nil || entry.mediaType == mediaType) && (divisionID == nil || entry.divisionID == divisionID)

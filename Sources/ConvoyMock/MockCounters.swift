@@ -28,14 +28,21 @@ public struct MockCounters: Sendable, Equatable {
     public var tokensIssued: Int
     /// `401` answers to `/api/v2/` requests: no, an unknown or an expired bearer token.
     public var unauthorized: Int
-    /// Requests per recognised route, whatever their outcome (429s, 401s, 404s and faults included):
-    /// `"conversation"`, `"analytics"`, `"analyticsBatch"`, `"recordingmetadata"`, `"messages"`, `"messagesBulk"`,
-    /// `"jobsSubmit"`, `"jobsStatus"`, `"jobsResults"` and `"token"`. Unrecognised paths are not counted here.
+    /// Requests per recognised route, whatever their outcome (429s, 401s, 403s, 404s and faults included):
+    /// `"conversation"`, `"analytics"`, `"analyticsBatch"`, `"analyticsQuery"`, `"recordingmetadata"`, `"messages"`,
+    /// `"messagesBulk"`, `"jobsSubmit"`, `"jobsAvailability"`, `"jobsStatus"`, `"jobsResults"` and `"token"` (exactly
+    /// ``routeNames``). Unrecognised paths are not counted here.
     public var requestsByPath: [String: Int]
     /// `/api/v2/` requests per OAuth client id of their bearer token (a valid one), whatever their outcome.
     public var requestsByClient: [String: Int] = [:]
     /// `/api/v2/` requests whose answer was held (``MockAPIServer/holdAnswers(after:)``).
     public var held = 0
+
+    /// Every route name ``requestsByPath`` can hold (and ``MockServerConfiguration/forbiddenRoutes`` can name).
+    public static let routeNames: Set<String> = [
+        "conversation", "analytics", "analyticsBatch", "analyticsQuery", "recordingmetadata", "messages",
+        "messagesBulk", "jobsSubmit", "jobsAvailability", "jobsStatus", "jobsResults", "token",
+    ]
 
     /// Creates a snapshot; all counts default to zero.
     public init(

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Everything that shapes a ``MockAPIServer``'s behaviour. All randomness derives from ``seed`` (except the opaque
 /// OAuth access tokens, which come from the system generator so they cannot be guessed).
 public struct MockServerConfiguration: Sendable {
@@ -32,10 +34,29 @@ public struct MockServerConfiguration: Sendable {
     /// How long an analytics job takes: a status poll reports `PENDING` (after the first poll's `QUEUED`) until this
     /// much time has passed since submission, then `FULFILLED`; results answer `400` before that.
     public var jobDelay: Duration = .milliseconds(500)
-    /// How many conversations exist for analytics jobs: the first `universeSize` ids of
+    /// How many conversations exist for analytics jobs and the synchronous query: the first `universeSize` ids of
     /// `MockConversationStore.sampleIDs(count:seed: 42)` (clamped to `0...1_000_000`). See
-    /// ``MockConversationStore/conversations(inInterval:universeSize:missingPerMille:mediaType:divisionID:)``.
+    /// ``MockConversationStore/conversations(inInterval:universeSize:missingPerMille:mediaType:divisionID:availableBefore:)``.
     public var universeSize: Int = 2000
+    /// The analytics data availability cut-off (rounded to the nearest millisecond): analytics jobs only find
+    /// conversations that start strictly before it, so a job over an interval straddling it silently misses the
+    /// newer ones, as Genesys's do. `GET /api/v2/analytics/conversations/details/jobs/availability` answers
+    /// `{"dataAvailabilityDate":…}` with it. The synchronous query is not bound by it. `nil` (the default): every
+    /// conversation is available, and the availability endpoint answers the current wall-clock time.
+    public var analyticsAvailability: Date? = nil
+    /// How many analytics jobs fail: the first `failingJobs` jobs submitted (with a valid body) report `QUEUED` on
+    /// their first status poll and `FAILED` (with an `errorMessage`) on every later one, and their results endpoint
+    /// answers `400 bad.request`; every later submission behaves normally. 0 (the default): none fail.
+    public var failingJobs: Int = 0
+    /// How deep the synchronous query (`POST /api/v2/analytics/conversations/details/query`) may page: a request
+    /// whose `pageNumber × pageSize` exceeds it answers `400` (its `totalHits` would still count every match).
+    public var queryResultCap: Int = 100_000
+    /// Route names (as in ``MockCounters/requestsByPath``; see ``MockCounters/routeNames``) answered `403
+    /// not.authorized`, as for a client missing the permission, after rate limiting, authentication and faults
+    /// like any other answer (and counted in ``MockCounters/requestsByPath``); only a wrong method (`405`) comes
+    /// first, so a forbidden route answers `403` even for a malformed or missing id. The body does not name the
+    /// permission. `"token"` is never forbidden. Empty (the default): nothing is.
+    public var forbiddenRoutes: Set<String> = []
     /// Lies the rate-limit headers tell (none by default). See ``MockLies``.
     public var lies = MockLies()
 
@@ -53,7 +74,11 @@ public struct MockServerConfiguration: Sendable {
         oauth: MockOAuth? = nil,
         messagesPerConversation: Int? = nil,
         jobDelay: Duration = .milliseconds(500),
-        universeSize: Int = 2000
+        universeSize: Int = 2000,
+        analyticsAvailability: Date? = nil,
+        failingJobs: Int = 0,
+        queryResultCap: Int = 100_000,
+        forbiddenRoutes: Set<String> = []
     ) {
         self.host = host
         self.port = port
@@ -68,5 +93,9 @@ public struct MockServerConfiguration: Sendable {
         self.messagesPerConversation = messagesPerConversation
         self.jobDelay = jobDelay
         self.universeSize = universeSize
+        self.analyticsAvailability = analyticsAvailability
+        self.failingJobs = failingJobs
+        self.queryResultCap = queryResultCap
+        self.forbiddenRoutes = forbiddenRoutes
     }
 }

@@ -83,6 +83,59 @@ struct MockAPIServerTests {
         }
     }
 
+    @Test("forbiddenRoutes: 403 not.authorized naming no permission, after 401 and 405; other routes answer")
+    func forbiddenRoutes() throws {
+        let configuration = MockServerConfiguration(
+            rateLimit: .fixedWindow(limit: 1_000, window: .seconds(60)),
+            oauth: MockOAuth(clientId: "c", clientSecret: "s"),
+            forbiddenRoutes: ["conversation", "jobsAvailability"])
+        try withServer(configuration) { server in
+            let client = try LoopbackClient(port: server.port)
+            let id = MockConversationStore.sampleIDs(count: 1)[0]
+            #expect(try client.get(conversationPath(id)).status == 401)
+            let headers = bearer(try fetchToken(client, id: "c", secret: "s"))
+            for path in [conversationPath(id), conversationPath("not-a-uuid")] {
+                let response = try client.get(path, headers: headers)
+                #expect(response.status == 403, "\(path)")
+                let body = try response.jsonObject()
+                #expect(Set(body.keys) == ["message", "code", "status", "contextId", "details", "errors"])
+                #expect(body["message"] as? String == "You are not authorized to perform the requested action.")
+                #expect(body["code"] as? String == "not.authorized")
+                #expect(body["status"] as? Int == 403)
+                #expect(body["contextId"] as? String == response[header: "ININ-Correlation-Id"])
+                #expect((body["details"] as? [Any])?.isEmpty == true && (body["errors"] as? [Any])?.isEmpty == true)
+                // Like any /api/v2/ answer under a limit, it carries the budget headers.
+                #expect(response[header: "inin-ratelimit-count"] != nil)
+            }
+            let jobs = "/api/v2/analytics/conversations/details/jobs"
+            #expect(try client.get("\(jobs)/availability", headers: headers).status == 403)
+            #expect(try client.post("\(jobs)/availability", headers: headers, body: "{}").status == 405)
+            // Other routes are not affected.
+            #expect(try client.get("/api/v2/analytics/conversations/\(id)/details", headers: headers).status == 200)
+            #expect(try client.get(conversationPath(id) + "/recordingmetadata", headers: headers).status == 200)
+            let interval = #"{"interval":"2026-01-01T00:00:00Z/2026-02-01T00:00:00Z"}"#
+            #expect(try client.post(jobs, headers: headers, body: interval).status == 202)
+            let query = try client.post(
+                "/api/v2/analytics/conversations/details/query", headers: headers, body: interval)
+            #expect(query.status == 200)
+            let january = Date(timeIntervalSince1970: 1_767_225_600)..<Date(timeIntervalSince1970: 1_769_904_000)
+            #expect(
+                try query.jsonObject()["totalHits"] as? Int
+                    == MockConversationStore.conversations(inInterval: january).count)
+
+            let counters = server.counters()
+            #expect(counters.responsesByStatus[403] == 3)
+            #expect(counters.responsesByStatus[401] == 1)
+            #expect(counters.requestsByPath["conversation"] == 3)
+            #expect(counters.requestsByPath["jobsAvailability"] == 2)
+            #expect(counters.requestsByPath["analytics"] == 1)
+            #expect(counters.requestsByPath["recordingmetadata"] == 1)
+            #expect(counters.requestsByPath["jobsSubmit"] == 1)
+            #expect(counters.requestsByPath["analyticsQuery"] == 1)
+            #expect(counters.hitsByID[id] == 2)
+        }
+    }
+
     @Test("keep-alive: sequential and pipelined requests on one connection, answered in order")
     func keepAlive() throws {
         try withServer { server in

@@ -272,4 +272,112 @@ struct MockAnalyticsJobsTests {
                         inInterval: Self.day(3, 1)..<Self.day(3, 8), universeSize: 600))
         }
     }
+
+    @Test("availability: the configured cut-off, or the current time; jobs find only conversations before it")
+    func availability() throws {
+        let interval = Self.day(3, 1)..<Self.day(5, 1)
+        let inInterval = MockConversationStore.conversations(inInterval: interval, missingPerMille: 50)
+        #expect(inInterval.count > 200)
+        // The cut-off is exactly the start of one conversation: that one is already unavailable (start < cut-off).
+        let cutOff = MockConversationStore.startTime(of: inInterval[150])
+        let before = inInterval.filter { MockConversationStore.startTime(of: $0) < cutOff }
+        #expect(before == Array(inInterval[..<150]))
+        #expect(
+            MockConversationStore.conversations(inInterval: interval, missingPerMille: 50, availableBefore: cutOff)
+                == before)
+        let document = try #require(
+            try JSONSerialization.jsonObject(with: MockConversationStore.conversationDocument(id: inInterval[150]))
+                as? [String: Any])
+        let cutOffText = try #require(document["startTime"] as? String)
+        let configuration = MockServerConfiguration(
+            missingPerMille: 50, jobDelay: .zero, analyticsAvailability: cutOff)
+        try withServer(configuration) { server in
+            let client = try LoopbackClient(port: server.port)
+            let answer = try client.get("\(Self.jobsPath)/availability")
+            #expect(answer.status == 200)
+            #expect(try answer.jsonObject().count == 1)
+            // To the millisecond, as the conversation's own startTime is written.
+            #expect(try answer.jsonObject()["dataAvailabilityDate"] as? String == cutOffText)
+            #expect(try client.post("\(Self.jobsPath)/availability", body: "{}").status == 405)
+
+            let straddling = try Self.submit(client, Self.body(interval))
+            #expect(try Self.allResults(client, job: straddling, pageSize: 100).ids == before)
+            let after = try Self.submit(client, #"{"interval":""# + cutOffText + #"/2026-12-31T00:00:00Z"}"#)
+            #expect(try Self.allResults(client, job: after, pageSize: 100).ids.isEmpty)
+            let earlier = Self.day(3, 1)..<Self.day(3, 15)
+            let wholly = try Self.submit(client, Self.body(earlier))
+            let whollyIDs = try Self.allResults(client, job: wholly, pageSize: 1_000).ids
+            #expect(whollyIDs == MockConversationStore.conversations(inInterval: earlier, missingPerMille: 50))
+            #expect(!whollyIDs.isEmpty && whollyIDs == Array(before.prefix(whollyIDs.count)))
+
+            let counters = server.counters()
+            #expect(counters.requestsByPath["jobsAvailability"] == 2)
+            #expect(counters.requestsByPath["jobsStatus"] == nil)
+        }
+
+        // Without a cut-off: the current time, to the millisecond, and every conversation is available.
+        try withServer(MockServerConfiguration(jobDelay: .zero)) { server in
+            let client = try LoopbackClient(port: server.port)
+            let earliest = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1000).rounded(.down) / 1000)
+            let answer = try client.get("\(Self.jobsPath)/availability")
+            let latest = Date()
+            let text = try #require(try answer.jsonObject()["dataAvailabilityDate"] as? String)
+            #expect(text.count == 24 && text.hasSuffix("Z"))
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            let date = try #require(formatter.date(from: text))
+            #expect(earliest <= date && date <= latest)
+            let year = Self.day(1, 1)..<Self.day(12, 31)
+            let job = try Self.submit(client, Self.body(year))
+            #expect(try Self.allResults(client, job: job, pageSize: 1_000).ids.count == 2_000)
+        }
+    }
+
+    @Test("failingJobs: the first N valid submissions end FAILED, with no results; later ones are fulfilled")
+    func failingJobs() throws {
+        var server = ResponderHarness(
+            MockServerConfiguration(jobDelay: .milliseconds(100), universeSize: 300, failingJobs: 2))
+        let interval = Self.day(1, 1)..<Self.day(7, 1)
+        let at = Duration.seconds(1)
+        let later = at + .seconds(1)
+        // A refused body is no job: it does not use up a failure.
+        #expect(try server.post(Self.jobsPath, body: #"{"interval":"x"}"#, at: at).status == 400)
+        var jobs: [String] = []
+        for _ in 0..<3 {
+            let submitted = try server.post(Self.jobsPath, body: Self.body(interval), at: at)
+            #expect(submitted.status == 202)
+            jobs.append(try #require(try submitted.response.jsonObject()["jobId"] as? String))
+        }
+        for job in jobs.prefix(2) {
+            let queued = try server.get("\(Self.jobsPath)/\(job)", at: at).response.jsonObject()
+            #expect(queued["state"] as? String == "QUEUED")
+            #expect(queued["errorMessage"] == nil)
+            for instant in [at, later] {
+                let failed = try server.get("\(Self.jobsPath)/\(job)", at: instant).response.jsonObject()
+                #expect(failed["state"] as? String == "FAILED")
+                #expect(failed["errorMessage"] as? String == "The analytics job failed while it was being processed")
+                #expect(failed["submissionDate"] as? String == queued["submissionDate"] as? String)
+            }
+            let results = try server.get("\(Self.jobsPath)/\(job)/results", at: later)
+            #expect(results.status == 400)
+            #expect(try results.response.jsonObject()["code"] as? String == "bad.request")
+            #expect(
+                try results.response.jsonObject()["message"] as? String
+                    == "Job '\(job)' failed (state FAILED); it has no results")
+        }
+        let fulfilled = jobs[2]
+        #expect(
+            try server.get("\(Self.jobsPath)/\(fulfilled)", at: at).response.jsonObject()["state"] as? String
+                == "QUEUED")
+        let done = try server.get("\(Self.jobsPath)/\(fulfilled)", at: later).response.jsonObject()
+        #expect(done["state"] as? String == "FULFILLED")
+        #expect(done["errorMessage"] == nil)
+        let page = try server.get("\(Self.jobsPath)/\(fulfilled)/results?pageSize=1000", at: later)
+        #expect(page.status == 200)
+        let ids = try #require(try page.response.jsonObject()["conversations"] as? [[String: Any]])
+            .compactMap { $0["conversationId"] as? String }
+        let expected = MockConversationStore.conversations(inInterval: interval, universeSize: 300)
+        #expect(ids == expected)
+        #expect((100...200).contains(expected.count))
+    }
 }

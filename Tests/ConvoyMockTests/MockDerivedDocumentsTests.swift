@@ -82,14 +82,19 @@ struct MockDerivedDocumentsTests {
             ("/api/v2/conversations/messages/\(id)/messages/bulk", .messagesBulk(Substring(id))),
             ("/api/v2/analytics/conversations/\(id)/details", .analytics(Substring(id))),
             ("/api/v2/analytics/conversations/details", .analyticsBatch),
+            ("/api/v2/analytics/conversations/details/query", .analyticsQuery),
             ("/api/v2/analytics/conversations/details/jobs", .jobsSubmit),
+            ("/api/v2/analytics/conversations/details/jobs/availability", .jobsAvailability),
             ("/api/v2/analytics/conversations/details/jobs/j1", .jobStatus("j1")),
             ("/api/v2/analytics/conversations/details/jobs/j1/results", .jobResults("j1")),
+            ("/api/v2/analytics/conversations/details/jobs/availability/results", .jobResults("availability")),
+            ("/api/v2/analytics/conversations/details/query/x", .unknown),
             ("/oauth/token", .token),
             ("/", .unknown), ("/api/v2/conversations/", .unknown), ("/api/v2/conversations//x", .unknown),
             ("/api/v2/conversations/\(id)/wrapups", .unknown), ("/oauth/token/x", .unknown), ("/api/v3/x/y", .unknown),
         ]
         for (path, route) in cases { #expect(MockRoute(path: Substring(path)) == route, "\(path)") }
+        #expect(Set(cases.compactMap { $0.1.counterName }) == MockCounters.routeNames)
     }
 
     @Test("cursors and tokens: base64url round trip; bearer and basic parsing")

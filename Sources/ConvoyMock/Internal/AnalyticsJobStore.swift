@@ -2,15 +2,17 @@
 ///
 /// A job fixes its result list at submission. Its state is a function of time and polls: the first status poll
 /// answers `QUEUED`; later polls answer `PENDING` until `delay` has passed since submission, then `FULFILLED`.
-/// Results are served once `delay` has passed (whatever was polled). A cursor is an opaque encoding of the job id
-/// and an offset into the result list, so the same cursor always yields the same page (for the same page size), and a
-/// client may resume from any cursor it saved.
+/// Results are served once `delay` has passed (whatever was polled). The first `failing` jobs submitted fail instead:
+/// `QUEUED` on the first poll, `FAILED` on every later one, and never any results. A cursor is an opaque encoding of
+/// the job id and an offset into the result list, so the same cursor always yields the same page (for the same page
+/// size), and a client may resume from any cursor it saved.
 struct AnalyticsJobStore {
     /// Job states reported by the status endpoint.
     enum State: String {
         case queued = "QUEUED"
         case pending = "PENDING"
         case fulfilled = "FULFILLED"
+        case failed = "FAILED"
     }
 
     /// Why a results request was refused.
@@ -27,22 +29,31 @@ struct AnalyticsJobStore {
         var submissionDate: String
         var polls = 0
         var conversationIDs: [String]
+        /// One of the first `failing` jobs: it never fulfils.
+        var fails: Bool
     }
 
     private var jobs: [String: Job] = [:]
     private var identifiers: SplitMix64
     private let delayNanoseconds: UInt64
+    /// How many of the jobs still to be submitted fail.
+    private var failuresLeft: Int
 
-    init(seed: UInt64, delay: Duration) {
+    init(seed: UInt64, delay: Duration, failing: Int = 0) {
         identifiers = SplitMix64(seed: seed ^ 0x9B05_688C_2B3E_6C1F)
         delayNanoseconds = UInt64(delay.clampedNanoseconds)
+        failuresLeft = max(0, failing)
     }
 
-    /// Registers a job over `conversationIDs`, submitted at monotonic instant `now`; returns its id.
+    /// Registers a job over `conversationIDs`, submitted at monotonic instant `now`; returns its id. The job fails
+    /// while fewer than `failing` jobs were submitted before it.
     mutating func submit(conversationIDs: [String], now: UInt64, submissionDate: String) -> String {
         var id = identifiers.uuidString()
         while jobs[id] != nil { id = identifiers.uuidString() }
-        jobs[id] = Job(submitted: now, submissionDate: submissionDate, conversationIDs: conversationIDs)
+        let fails = failuresLeft > 0
+        if fails { failuresLeft -= 1 }
+        jobs[id] = Job(
+            submitted: now, submissionDate: submissionDate, conversationIDs: fails ? [] : conversationIDs, fails: fails)
         return id
     }
 
@@ -54,6 +65,8 @@ struct AnalyticsJobStore {
         let state: State
         if job.polls == 1 {
             state = .queued
+        } else if job.fails {
+            state = .failed
         } else {
             state = isDone(job, now: now) ? .fulfilled : .pending
         }
@@ -68,6 +81,7 @@ struct AnalyticsJobStore {
         -> (ids: ArraySlice<String>, next: String?)
     {
         guard let job = jobs[id] else { throw .unknownJob }
+        guard !job.fails else { throw .notFulfilled(job.polls == 0 ? .queued : .failed) }
         guard isDone(job, now: now) else { throw .notFulfilled(job.polls == 0 ? .queued : .pending) }
         var offset = 0
         if let cursor {

@@ -33,6 +33,13 @@ struct ConversationUniverse {
         .sorted { ($0.start, $0.id) < ($1.start, $1.id) }
     }
 
+    /// The part of `interval` (milliseconds, half-open) before `cutOff` (`nil`: all of it); empty, at the interval's
+    /// start, when the cut-off is not after it.
+    static func available(_ interval: Range<Int64>, before cutOff: Int64?) -> Range<Int64> {
+        guard let cutOff else { return interval }
+        return interval.lowerBound..<max(interval.lowerBound, min(interval.upperBound, cutOff))
+    }
+
     /// The ids whose start lies in `interval` (milliseconds, half-open), that exist under `missingPerMille` and that
     /// `filter` accepts, in universe order.
     func conversations(in interval: Range<Int64>, missingPerMille: Int, where filter: (Entry) -> Bool) -> [String] {

@@ -1,17 +1,50 @@
 import Foundation
 
-/// Asynchronous analytics jobs: submit, poll, page through results.
+/// Asynchronous analytics jobs: data availability, submit, poll, page through results.
 extension MockResponder {
     /// Page size of job results when none is asked for.
     static let defaultJobPageSize = 100
     /// Largest page size of job results.
     static let maximumJobPageSize = 1000
 
+    /// The cut-off of ``MockServerConfiguration/analyticsAvailability`` in milliseconds since the Unix epoch; `nil`
+    /// when everything is available.
+    var availabilityCutOff: Int64? {
+        configuration.analyticsAvailability.map(MockConversationStore.milliseconds)
+    }
+
+    /// `GET /api/v2/analytics/conversations/details/jobs/availability` → `{"dataAvailabilityDate":"…"}` (Genesys's
+    /// `DataAvailabilityResponse`): the configured cut-off, or the current wall-clock time when there is none.
+    func jobsAvailability() -> Reply {
+        let date = availabilityCutOff ?? Int64((MonotonicClock.wallClockSeconds() * 1000).rounded(.down))
+        return Reply(
+            status: 200,
+            body: JSONValue.object([("dataAvailabilityDate", .string(ConversationDocumentBuilder.timestamp(date)))])
+                .compactBytes())
+    }
+
     /// `POST /api/v2/analytics/conversations/details/jobs` with `{"interval":"START/END", "segmentFilters"?,
     /// "conversationFilters"?}` (see ``AnalyticsJobFilter``) → `202 {"jobId":"…"}`. The job finds the universe's
-    /// conversations starting in `[START, END)` that exist and pass the filters, fixed at submission. A body that is
-    /// not a JSON object, a missing or malformed interval, an empty interval or an unsupported filter → `400`.
+    /// conversations starting in `[START, END)` and before the availability cut-off that exist and pass the filters,
+    /// fixed at submission. A body that is not a JSON object, a missing or malformed interval, an empty interval or
+    /// an unsupported filter → `400`.
     mutating func submitJob(body: [UInt8], now: UInt64) throws(EndpointError) -> Reply {
+        let (_, interval, filter) = try Self.analyticsRequest(body)
+        let ids = conversationUniverse().conversations(
+            in: ConversationUniverse.available(interval, before: availabilityCutOff),
+            missingPerMille: configuration.missingPerMille, where: filter.matches)
+        let submitted = ConversationDocumentBuilder.timestamp(
+            Int64((MonotonicClock.wallClockSeconds() * 1000).rounded(.down)))
+        let jobID = jobs.submit(conversationIDs: ids, now: now, submissionDate: submitted)
+        return Reply(status: 202, body: JSONValue.object([("jobId", .string(jobID))]).compactBytes())
+    }
+
+    /// The body of a job or query request: the decoded object, its interval (milliseconds, half-open, not empty) and
+    /// its filters. A body that is not a JSON object, a missing or malformed interval, an empty interval or an
+    /// unsupported filter → `400`.
+    static func analyticsRequest(
+        _ body: [UInt8]
+    ) throws(EndpointError) -> (object: [String: Any], interval: Range<Int64>, filter: AnalyticsJobFilter) {
         guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
             throw .badRequest("The request body must be a JSON object")
         }
@@ -21,38 +54,40 @@ extension MockResponder {
             let end = ISOTimestamp.milliseconds(bounds[1])
         else { throw .badRequest("interval '\(interval)' is not START/END in ISO-8601") }
         guard start < end else { throw .badRequest("interval '\(interval)' is empty") }
-        let filter: AnalyticsJobFilter
         do throws(AnalyticsJobFilter.Invalid) {
-            filter = try AnalyticsJobFilter(body: object)
+            return (object, start..<end, try AnalyticsJobFilter(body: object))
         } catch {
             throw .badRequest(error.message)
         }
-        if universe == nil { universe = ConversationUniverse(size: configuration.universeSize) }
-        let ids = universe!.conversations(
-            in: start..<end, missingPerMille: configuration.missingPerMille, where: filter.matches)
-        let submitted = ConversationDocumentBuilder.timestamp(
-            Int64((MonotonicClock.wallClockSeconds() * 1000).rounded(.down)))
-        let jobID = jobs.submit(conversationIDs: ids, now: now, submissionDate: submitted)
-        return Reply(status: 202, body: JSONValue.object([("jobId", .string(jobID))]).compactBytes())
     }
 
-    /// `GET /api/v2/analytics/conversations/details/jobs/{jobId}` → `{"state":…,"submissionDate":…}`; `404` for an
-    /// unknown job.
+    /// The conversation universe, built on first use.
+    mutating func conversationUniverse() -> ConversationUniverse {
+        if let universe { return universe }
+        let built = ConversationUniverse(size: configuration.universeSize)
+        universe = built
+        return built
+    }
+
+    /// `GET /api/v2/analytics/conversations/details/jobs/{jobId}` → `{"state":…,"submissionDate":…}`, plus an
+    /// `errorMessage` when the state is `FAILED`; `404` for an unknown job.
     mutating func jobStatus(_ segment: Substring, now: UInt64) throws(EndpointError) -> Reply {
         guard let polled = jobs.poll(segment.lowercased(), now: now) else {
             throw .notFound("Unable to find an analytics job with ID '\(segment)'")
         }
-        return Reply(
-            status: 200,
-            body: JSONValue.object([
-                ("state", .string(polled.state.rawValue)), ("submissionDate", .string(polled.submissionDate)),
-            ]).compactBytes())
+        var members: [(key: String, value: JSONValue)] = [("state", .string(polled.state.rawValue))]
+        if polled.state == .failed {
+            members.append(("errorMessage", "The analytics job failed while it was being processed"))
+        }
+        members.append(("submissionDate", .string(polled.submissionDate)))
+        return Reply(status: 200, body: JSONValue.object(members).compactBytes())
     }
 
     /// `GET /api/v2/analytics/conversations/details/jobs/{jobId}/results[?cursor=C][&pageSize=N]` →
     /// `{"conversations":[…],"cursor":"…"}`, without `cursor` on the last page. `N` defaults to
     /// ``defaultJobPageSize`` and must be in `1...maximumJobPageSize`. `404` for an unknown job; `400` before the job
-    /// is fulfilled, for a bad page size or for a cursor this job did not hand out.
+    /// is fulfilled, for a failed job (whose results never come), for a bad page size or for a cursor this job did
+    /// not hand out.
     func jobResults(_ segment: Substring, target: String, now: UInt64) throws(EndpointError) -> Reply {
         let parameters = QueryString.parameters(ofTarget: target)
         var pageSize = Self.defaultJobPageSize
@@ -71,6 +106,8 @@ extension MockResponder {
             switch error {
             case .unknownJob:
                 throw .notFound("Unable to find an analytics job with ID '\(segment)'")
+            case .notFulfilled(.failed):
+                throw .badRequest("Job '\(jobID)' failed (state FAILED); it has no results")
             case .notFulfilled(let state):
                 throw .badRequest("The results of job '\(jobID)' are not available yet (state \(state.rawValue))")
             case .invalidCursor:

@@ -22,8 +22,8 @@ struct PlannedResponse {
 /// event-loop thread, so its own state (document cache, analytics jobs) needs no lock; what callers of
 /// ``MockAPIServer`` can see or change lives in ``MockServerState``.
 ///
-/// The endpoints themselves are in the extensions `MockResponder+Conversations`, `MockResponder+AnalyticsJobs` and
-/// `MockResponder+OAuth`.
+/// The endpoints themselves are in the extensions `MockResponder+Conversations`, `MockResponder+AnalyticsJobs`,
+/// `MockResponder+AnalyticsQuery` and `MockResponder+OAuth`.
 struct MockResponder {
     /// A status and a compact JSON body.
     struct Reply {
@@ -44,6 +44,10 @@ struct MockResponder {
         static func notFound(_ message: String) -> EndpointError {
             EndpointError(status: 404, code: "not.found", message: message)
         }
+
+        /// What Genesys answers a client that lacks a permission; like Genesys's, it does not name the permission.
+        static let forbidden = EndpointError(
+            status: 403, code: "not.authorized", message: "You are not authorized to perform the requested action.")
     }
 
     static let maximumCachedDocuments = 8192
@@ -56,14 +60,15 @@ struct MockResponder {
     /// Compact documents by lowercase id; documents are deterministic, so caching only saves work.
     var documentCache: [String: [UInt8]] = [:]
     var jobs: AnalyticsJobStore
-    /// Built on the first job submission.
+    /// Built on the first job submission or query.
     var universe: ConversationUniverse?
 
     init(configuration: MockServerConfiguration, state: MockServerState) {
         self.configuration = configuration
         self.state = state
         random = SplitMix64(seed: configuration.seed)
-        jobs = AnalyticsJobStore(seed: configuration.seed, delay: configuration.jobDelay)
+        jobs = AnalyticsJobStore(
+            seed: configuration.seed, delay: configuration.jobDelay, failing: configuration.failingJobs)
     }
 
     /// Decides the response to `request`, which arrived at monotonic instant `now`.
@@ -176,7 +181,8 @@ struct MockResponder {
         return response
     }
 
-    /// Dispatches an admitted, authenticated, fault-free request to its endpoint.
+    /// Dispatches an admitted, authenticated, fault-free request to its endpoint: unknown paths `404`, then a wrong
+    /// method `405`, then ``MockServerConfiguration/forbiddenRoutes`` `403`.
     private mutating func dispatch(
         _ route: MockRoute, request: HTTPRequest, now: UInt64
     ) throws(EndpointError)
@@ -190,14 +196,17 @@ struct MockResponder {
                 status: 405, code: "method.not.allowed",
                 message: "Method \(request.method) is not allowed on this resource")
         }
+        if let name = route.counterName, configuration.forbiddenRoutes.contains(name) { throw .forbidden }
         switch route {
         case .conversation(let segment): return try conversation(segment)
         case .analytics(let segment): return try analytics(segment)
         case .analyticsBatch: return try analyticsBatch(target: request.target)
+        case .analyticsQuery: return try analyticsQuery(body: request.body)
         case .recordingMetadata(let segment): return try recordingMetadata(segment)
         case .messagingConversation(let segment): return try messagingConversation(segment)
         case .messagesBulk(let segment): return try messagesBulk(segment, request: request)
         case .jobsSubmit: return try submitJob(body: request.body, now: now)
+        case .jobsAvailability: return jobsAvailability()
         case .jobStatus(let segment): return try jobStatus(segment, now: now)
         case .jobResults(let segment): return try jobResults(segment, target: request.target, now: now)
         case .token, .unknown: preconditionFailure("handled before routing")
@@ -259,6 +268,7 @@ struct MockResponder {
         case 202: "Accepted"
         case 400: "Bad Request"
         case 401: "Unauthorized"
+        case 403: "Forbidden"
         case 404: "Not Found"
         case 405: "Method Not Allowed"
         case 413: "Content Too Large"

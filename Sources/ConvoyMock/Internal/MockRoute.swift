@@ -15,8 +15,12 @@ enum MockRoute: Equatable {
     case analytics(Substring)
     /// `GET /api/v2/analytics/conversations/details?id=a,b,c`
     case analyticsBatch
+    /// `POST /api/v2/analytics/conversations/details/query`
+    case analyticsQuery
     /// `POST /api/v2/analytics/conversations/details/jobs`
     case jobsSubmit
+    /// `GET /api/v2/analytics/conversations/details/jobs/availability` (not the status of a job `availability`)
+    case jobsAvailability
     /// `GET /api/v2/analytics/conversations/details/jobs/{jobId}`
     case jobStatus(Substring)
     /// `GET /api/v2/analytics/conversations/details/jobs/{jobId}/results`
@@ -54,10 +58,12 @@ enum MockRoute: Equatable {
             self = .analyticsBatch
         case 4 where rest[0] == "analytics" && rest[1] == "conversations" && rest[2] == "details" && rest[3] == "jobs":
             self = .jobsSubmit
+        case 4 where rest[0] == "analytics" && rest[1] == "conversations" && rest[2] == "details" && rest[3] == "query":
+            self = .analyticsQuery
         case 4 where rest[0] == "analytics" && rest[1] == "conversations" && rest[3] == "details":
             self = .analytics(rest[2])
         case 5 where rest[0] == "analytics" && rest[1] == "conversations" && rest[2] == "details" && rest[3] == "jobs":
-            self = .jobStatus(rest[4])
+            self = rest[4] == "availability" ? .jobsAvailability : .jobStatus(rest[4])
         case 6
         where rest[0] == "analytics" && rest[1] == "conversations" && rest[2] == "details" && rest[3] == "jobs"
             && rest[5] == "results":
@@ -67,7 +73,8 @@ enum MockRoute: Equatable {
         }
     }
 
-    /// The key in ``MockCounters/requestsByPath``; `nil` for ``unknown``.
+    /// The key in ``MockCounters/requestsByPath`` and ``MockServerConfiguration/forbiddenRoutes`` (one of
+    /// ``MockCounters/routeNames``); `nil` for ``unknown``.
     var counterName: String? {
         switch self {
         case .conversation: "conversation"
@@ -76,7 +83,9 @@ enum MockRoute: Equatable {
         case .messagesBulk: "messagesBulk"
         case .analytics: "analytics"
         case .analyticsBatch: "analyticsBatch"
+        case .analyticsQuery: "analyticsQuery"
         case .jobsSubmit: "jobsSubmit"
+        case .jobsAvailability: "jobsAvailability"
         case .jobStatus: "jobsStatus"
         case .jobResults: "jobsResults"
         case .token: "token"
@@ -87,7 +96,7 @@ enum MockRoute: Equatable {
     /// The one method the route accepts; any other gets `405`.
     var method: String {
         switch self {
-        case .messagesBulk, .jobsSubmit, .token: "POST"
+        case .messagesBulk, .analyticsQuery, .jobsSubmit, .token: "POST"
         default: "GET"
         }
     }
