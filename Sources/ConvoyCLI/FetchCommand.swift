@@ -36,10 +36,14 @@ struct FetchCommand {
           --analytics-batch N   analytics of up to N conversations per request (default 100; 1 asks
                                 per id). A batch refused as too large (400, 413) halves N for the run
           --from-export PATH    read the ids from a recording export: JSON/NDJSON files or a folder of them
-          --interval START/END  find the ids with the analytics jobs API, e.g.
-                                2026-01-01T00:00:00Z/2026-01-08T00:00:00Z; they are fetched while the
-                                job is paged, and a re-run resumes discovery (<output>.discovered and
-                                <output>.discovery.json keep its state)
+          --interval START/END  find the ids of the conversations that started in the interval, e.g.
+                                2026-01-01T00:00:00Z/2026-01-08T00:00:00Z: by the analytics jobs API up
+                                to its data availability cut-off, by the query API after it (a job
+                                alone would miss the newest). They are fetched while discovery goes on,
+                                and a re-run resumes it (<output>.discovered and <output>.discovery.json
+                                keep its state). The summary and the manifest say how it was covered
+          --query-cap N         with --interval: results the query API pages through at most (default
+                                100000, Genesys's cap); a slice with more is split in halves until each fits
           --media-type TYPE     with --interval: only voice, message, … conversations
           --division ID         with --interval: only conversations in this division
           --shard K/N           fetch only shard K of N (a stable hash of the id), to split a job
@@ -124,6 +128,10 @@ struct FetchCommand {
     /// Where `--interval` keeps its journal and checkpoint: beside the output, or for a stream
     /// beside the files named after the start time.
     var discoveryState: String
+    /// Results the analytics query pages through at most (`--query-cap`, Genesys's 100,000).
+    var queryCap = 100_000
+    /// How discovery covered the interval, for the summary and the manifest.
+    let coverage = IntervalDiscovery<ContinuousClock>.Coverage()
     var configuration: FetchConfiguration
     var showProgress: Bool
     /// Read the whole output before a resume, not only what follows the manifest's last midstate.
@@ -172,6 +180,7 @@ struct FetchCommand {
                 interval: text, mediaType: mediaType, divisionID: division)
             try query.validate()
             interval = query
+            queryCap = try arguments.integer("query-cap", in: 100...100_000_000) ?? queryCap
         } else if mediaType != nil || division != nil {
             throw ConvoyError.usage("--media-type and --division filter --interval discovery; add --interval")
         }
@@ -247,10 +256,13 @@ struct FetchCommand {
         if let interval {
             let apiBase = configuration.apiBase
             let stateFile = discoveryState
+            let (coverage, queryCap) = (coverage, queryCap)
             summary = try await runner.run { sender in
                 IntervalDiscovery(
-                    query: interval, apiBase: apiBase, sender: sender, clock: ContinuousClock(), stateFile: stateFile)
+                    query: interval, apiBase: apiBase, sender: sender, clock: ContinuousClock(), stateFile: stateFile,
+                    queryCap: queryCap, coverage: coverage)
             }
+            if !coverage.description.isEmpty { console.error("  interval  \(coverage.description)") }
         } else if let exportPath {
             summary = try await runner.run(ids: ExportScanner(path: exportPath))
         } else if let input, input != "-" {
@@ -277,7 +289,8 @@ struct FetchCommand {
             return (
                 {
                     RunManifest.Input(
-                        source: "interval:\(interval.interval)", records: $0.inputRecords, complete: $0.inputComplete)
+                        source: "interval:\(interval.interval)", records: $0.inputRecords, complete: $0.inputComplete,
+                        coverage: coverage.description.isEmpty ? nil : coverage.description)
                 }, nil
             )
         }

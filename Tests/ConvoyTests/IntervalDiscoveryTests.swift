@@ -99,6 +99,9 @@ private final class FakeJobsAPI: HTTPTransport {
             guard parts.starts(with: jobs) else { return Self.json(404, ["message": "no such path"]) }
             let rest = Array(parts.dropFirst(jobs.count))
             let job = rest.first.flatMap { Int($0.dropFirst("job-".count)) } ?? 0
+            if rest == ["availability"] {  // every interval before the cut-off: jobs only
+                return Self.json(200, ["dataAvailabilityDate": "2999-01-01T00:00:00.000Z"])
+            }
             let call: Call
             switch (request.method, rest.count) {
             case ("POST", 0):

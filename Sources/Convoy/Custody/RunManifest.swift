@@ -66,12 +66,16 @@ public struct RunManifest: SealedManifest, Sendable, Equatable {
         public var records: Int
         /// False when the run stopped before the end of its input.
         public var complete: Bool
+        /// For interval discovery: how the interval was covered, e.g. `jobs START/T, query T/END
+        /// (availability cut-off T)`.
+        public var coverage: String?
 
         public init(
             source: String, fingerprint: FileFingerprint? = nil, files: [ExportFile]? = nil, records: Int = 0,
-            complete: Bool = false
+            complete: Bool = false, coverage: String? = nil
         ) {
             self.source = source
+            self.coverage = coverage
             sha256 = fingerprint?.sha256
             bytes = fingerprint?.bytes
             lines = fingerprint?.lines

@@ -1,19 +1,34 @@
 import Foundation
+import Synchronization
 
-/// Finds the conversation ids of an interval with Genesys's analytics jobs API, and streams them
-/// into the fetch while discovery goes on.
+/// Finds the conversation ids of an interval with Genesys's analytics API, and streams them into
+/// the fetch while discovery goes on. The answer is complete, or the run fails saying why.
 ///
-/// Flow: `POST /api/v2/analytics/conversations/details/jobs` with the interval (and filters) →
-/// poll `GET …/jobs/{jobId}` with capped exponential backoff until `FULFILLED` → page
-/// `GET …/jobs/{jobId}/results?cursor=…` until no cursor is returned. Every request goes through
-/// the run's ``BudgetedSender``, so it draws on the same budget and token as the fetches.
+/// Plan: `GET …/details/jobs/availability` gives the data lake's cut-off `T`. The interval
+/// `[start, end)` becomes slices: `[start, min(T, end))` by the jobs API and `[max(T, start), end)`
+/// by the synchronous query, which also serves data newer than the cut-off (a job would silently
+/// miss it). Each slice is read in turn:
+/// - **jobs**: `POST …/details/jobs` → poll `GET …/jobs/{id}` with capped exponential backoff
+///   until `FULFILLED` → page `GET …/jobs/{id}/results?cursor=…`. A job that ends `FAILED` or
+///   `CANCELLED` is submitted again after a bounded backoff; after ``jobAttempts`` such endings
+///   the slice falls back to the query.
+/// - **query**: `POST …/details/query` in pages of 100 (`orderBy conversationStart`, ascending).
+///   Pagination stops at ``queryCap`` results (Genesys's 100,000), so a slice whose `totalHits`
+///   passes it is split in halves until each fits; the page that told is not used.
+///
+/// Which conversations an interval holds follows Genesys's detail-query semantics as the mock
+/// models them: those that *started* in `[start, end)`, however long after `end` they ended; a
+/// conversation that started before `start` belongs to the interval before.
+///
+/// Every request goes through the run's ``BudgetedSender``, so it draws on the same budget and
+/// token as the fetches.
 ///
 /// Resume without fetching twice or losing an id: each page's ids are appended to a journal
-/// (`<output>.discovered`, one id per line) *before* the checkpoint (`<output>.discovery.json`:
-/// interval, filters, job id, next cursor) moves past that page. A re-run replays the journal
-/// (the engine skips the ids already written) and continues from the checkpoint's cursor; a job
-/// that expired meanwhile is submitted again and paged from the start, and the engine's duplicate
-/// check drops what the journal already held.
+/// (`<output>.discovered`, one id per line, fsynced) *before* the checkpoint
+/// (`<output>.discovery.json`: the query, the cut-off, and per slice its method, job id, cursor or
+/// page) moves past that page. A re-run replays the journal (the engine skips the ids already
+/// written) and goes on from the checkpoint; a job that expired meanwhile is submitted again and
+/// paged from the start, and the engine's duplicate check drops what the journal already held.
 public struct IntervalDiscovery<C: Clock>: AsyncSequence, Sendable where C.Duration == Duration {
     public typealias Element = IDReader.Element
 
@@ -34,41 +49,120 @@ public struct IntervalDiscovery<C: Clock>: AsyncSequence, Sendable where C.Durat
 
         /// Checks the interval's form: two ISO-8601 instants, start before end.
         public func validate() throws {
-            let parts = interval.split(separator: "/")
-            let formatter = ISO8601DateFormatter()
-            let fractional = ISO8601DateFormatter()
-            fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            func date(_ text: Substring) -> Date? {
-                formatter.date(from: String(text)) ?? fractional.date(from: String(text))
-            }
-            guard parts.count == 2, let start = date(parts[0]), let end = date(parts[1]), start < end else {
+            guard bounds != nil else {
                 throw ConvoyError.usage(
                     "--interval takes START/END in ISO-8601 with start before end, e.g. "
                         + "2026-01-01T00:00:00Z/2026-01-08T00:00:00Z, not '\(interval)'")
             }
         }
 
-        /// The job's JSON body.
-        var body: Data {
+        /// Start and end in milliseconds since the Unix epoch, when the interval is well formed.
+        var bounds: (start: Int64, end: Int64)? {
+            let parts = interval.split(separator: "/")
+            guard parts.count == 2, let start = Timestamp.milliseconds(parts[0]),
+                let end = Timestamp.milliseconds(parts[1]), start < end
+            else { return nil }
+            return (start, end)
+        }
+
+        /// The filters, in the form both the jobs and the query endpoint take.
+        fileprivate var filters: [String: Any] {
             var predicates: [[String: String]] = []
             if let mediaType { predicates.append(["dimension": "mediaType", "value": mediaType]) }
             if let divisionID { predicates.append(["dimension": "divisionId", "value": divisionID]) }
-            var object: [String: Any] = ["interval": interval]
-            if !predicates.isEmpty {
-                object["conversationFilters"] = [["type": "and", "predicates": predicates]]
-            }
+            guard !predicates.isEmpty else { return [:] }
+            return ["conversationFilters": [["type": "and", "predicates": predicates]]]
+        }
+
+        /// The job's JSON body over `slice` (the whole interval when it is the whole interval).
+        func jobBody(_ slice: Slice) -> Data {
+            var object = filters
+            object["interval"] = slice.interval(whole: self)
             return try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        }
+
+        /// The query's JSON body for page `page` of `slice`.
+        func queryBody(_ slice: Slice, page: Int, pageSize: Int) -> Data {
+            var object = filters
+            object["interval"] = slice.interval(whole: self)
+            object["order"] = "asc"
+            object["orderBy"] = "conversationStart"
+            object["paging"] = ["pageSize": pageSize, "pageNumber": page]
+            return try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        }
+    }
+
+    /// A part of the interval and how it is read.
+    struct Slice: Codable, Equatable {
+        enum Method: String, Codable { case jobs, query }
+        /// Milliseconds since the Unix epoch, half-open.
+        var start: Int64
+        var end: Int64
+        var method: Method
+        var jobID: String?
+        /// True once the job was seen FULFILLED, so pages are read without polling again.
+        var fulfilled: Bool?
+        var cursor: String?
+        /// The query's next page (1-based).
+        var page = 1
+        /// Jobs of this slice that ended FAILED or CANCELLED.
+        var failedJobs = 0
+        var finished = false
+
+        init(start: Int64, end: Int64, method: Method) {
+            self.start = start
+            self.end = end
+            self.method = method
+        }
+
+        /// `START/END` for a request: the user's own text when the slice is the whole interval.
+        func interval(whole query: Query) -> String {
+            if let bounds = query.bounds, bounds == (start, end) { return query.interval }
+            return Timestamp.text(start) + "/" + Timestamp.text(end)
         }
     }
 
     /// The checkpoint file's contents.
     struct Checkpoint: Codable, Equatable {
         var query: Query
-        var jobID: String?
-        /// True once the job was seen FULFILLED, so pages are read without polling again.
-        var fulfilled: Bool?
-        var cursor: String?
-        var finished: Bool
+        /// The availability cut-off, once read (milliseconds since the Unix epoch).
+        var cutoff: Int64?
+        /// In interval order; empty until the cut-off is read.
+        var slices: [Slice] = []
+
+        var finished: Bool { cutoff != nil && slices.allSatisfy(\.finished) }
+    }
+
+    /// How the interval was covered, for the summary and the manifest; filled in as discovery goes.
+    public final class Coverage: Sendable {
+        private let state = Mutex<[String]>([])
+
+        public init() {}
+
+        /// E.g. `jobs 2026-01-01T00:00:00.000Z/2026-06-20T00:00:00.000Z, query 2026-06-20T…/2026-07-01T…
+        /// (availability cut-off 2026-06-20T00:00:00.000Z)`; empty before discovery has planned.
+        public var description: String { state.withLock { $0.joined(separator: ", ") } }
+
+        func update(_ checkpoint: Checkpoint) {
+            guard let cutoff = checkpoint.cutoff else { return }
+            var parts: [String] = []
+            for slice in checkpoint.slices {
+                // Adjacent slices read the same way read as one.
+                if let last = parts.last, last.hasPrefix(slice.method.rawValue + " "),
+                    last.hasSuffix(Timestamp.text(slice.start))
+                {
+                    parts[parts.count - 1] = String(last.dropLast(Timestamp.text(slice.start).count))
+                        + Timestamp.text(slice.end)
+                } else {
+                    parts.append("\(slice.method.rawValue) \(Timestamp.text(slice.start))/\(Timestamp.text(slice.end))")
+                }
+            }
+            let splits = checkpoint.slices.filter { $0.method == .query }.count
+            var text = parts
+            if splits > 1 { text.append("the query in \(splits) slices under its pagination cap") }
+            text.append("availability cut-off \(Timestamp.text(cutoff))")
+            state.withLock { $0 = text }
+        }
     }
 
     let query: Query
@@ -78,11 +172,23 @@ public struct IntervalDiscovery<C: Clock>: AsyncSequence, Sendable where C.Durat
     let journalPath: String
     let checkpointPath: String
     let pageSize: Int
+    /// Results the query pages through at most (Genesys: 100,000).
+    let queryCap: Int
+    /// Jobs of one slice that may end FAILED or CANCELLED before it falls back to the query.
+    let jobAttempts: Int
+    let coverage: Coverage?
+
+    /// Page size of the synchronous query (its maximum).
+    static var queryPageSize: Int { 100 }
 
     /// - Parameters:
     ///   - stateFile: where the run's output goes; the journal and checkpoint are named after it.
+    ///   - pageSize: ids per page of job results.
+    ///   - queryCap: results the query pages through at most; a slice with more is split.
+    ///   - coverage: told how the interval is covered as the plan is made and changes.
     public init(
-        query: Query, apiBase: URL, sender: BudgetedSender<C>, clock: C, stateFile: String, pageSize: Int = 1000
+        query: Query, apiBase: URL, sender: BudgetedSender<C>, clock: C, stateFile: String, pageSize: Int = 1000,
+        queryCap: Int = 100_000, jobAttempts: Int = 3, coverage: Coverage? = nil
     ) {
         self.query = query
         self.apiBase = apiBase
@@ -91,6 +197,9 @@ public struct IntervalDiscovery<C: Clock>: AsyncSequence, Sendable where C.Durat
         self.journalPath = stateFile + ".discovered"
         self.checkpointPath = stateFile + ".discovery.json"
         self.pageSize = pageSize
+        self.queryCap = Swift.max(queryCap, Self.queryPageSize)
+        self.jobAttempts = Swift.max(jobAttempts, 1)
+        self.coverage = coverage
     }
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(discovery: self) }
@@ -124,7 +233,7 @@ public struct IntervalDiscovery<C: Clock>: AsyncSequence, Sendable where C.Durat
 
         /// Loads the checkpoint (when it is for the same query) and replays the journal.
         private mutating func start() throws {
-            var loaded = Checkpoint(query: discovery.query, jobID: nil, cursor: nil, finished: false)
+            var loaded = Checkpoint(query: discovery.query)
             if let data = FileManager.default.contents(atPath: discovery.checkpointPath),
                 let saved = try? JSONDecoder().decode(Checkpoint.self, from: data), saved.query == discovery.query
             {
@@ -133,81 +242,190 @@ public struct IntervalDiscovery<C: Clock>: AsyncSequence, Sendable where C.Durat
                     pending.append(String(decoding: line, as: UTF8.self))
                 }
             } else {
+                // Another query, or no checkpoint this version reads: discovery starts over (the
+                // engine still skips every id the output holds).
                 try? FileManager.default.removeItem(atPath: discovery.journalPath)
             }
             journal = try NDJSONFile(path: discovery.journalPath)
             checkpoint = loaded
+            discovery.coverage?.update(loaded)
             try discovery.save(loaded)
         }
     }
 
     // MARK: - Steps
 
-    /// One step of the job: submit, wait until fulfilled, or read one page into `ids`.
+    /// One step: read the cut-off and plan, or one step of the first unfinished slice (submit, wait
+    /// until fulfilled, read a page into `ids`, split).
     func advance(_ checkpoint: inout Checkpoint, journal: NDJSONFile, into ids: inout [String]) async throws {
-        guard let jobID = checkpoint.jobID else {
-            let response = try await send("POST", "api/v2/analytics/conversations/details/jobs", body: query.body)
+        guard checkpoint.cutoff != nil else {
+            try await plan(&checkpoint)
+            coverage?.update(checkpoint)
+            return
+        }
+        guard let index = checkpoint.slices.firstIndex(where: { !$0.finished }) else { return }
+        switch checkpoint.slices[index].method {
+        case .jobs:
+            try await advanceJob(&checkpoint.slices[index], journal: journal, into: &ids)
+        case .query:
+            try await advanceQuery(&checkpoint.slices, at: index, journal: journal, into: &ids)
+        }
+        coverage?.update(checkpoint)
+    }
+
+    /// Reads the availability cut-off and splits the interval at it.
+    private func plan(_ checkpoint: inout Checkpoint) async throws {
+        guard let (start, end) = query.bounds else { return try query.validate() }
+        let response = try await send("GET", "api/v2/analytics/conversations/details/jobs/availability")
+        guard response.status == 200, let text = Self.object(response)?["dataAvailabilityDate"] as? String,
+            let cutoff = Timestamp.milliseconds(Substring(text))
+        else {
+            throw ConvoyError.input(
+                "the analytics API did not tell its data availability date (HTTP \(response.status)), so "
+                    + "Convoy cannot know which part of the interval the jobs API covers")
+        }
+        var slices: [Slice] = []
+        if cutoff > start { slices.append(Slice(start: start, end: Swift.min(cutoff, end), method: .jobs)) }
+        if cutoff < end { slices.append(Slice(start: Swift.max(cutoff, start), end: end, method: .query)) }
+        checkpoint.cutoff = cutoff
+        checkpoint.slices = slices
+    }
+
+    /// Submit, wait until fulfilled, or read one page of the slice's job.
+    private func advanceJob(_ slice: inout Slice, journal: NDJSONFile, into ids: inout [String]) async throws {
+        guard let jobID = slice.jobID else {
+            let response = try await send(
+                "POST", "api/v2/analytics/conversations/details/jobs", body: query.jobBody(slice))
             guard let id = Self.object(response)?["jobId"] as? String else {
                 throw ConvoyError.input("the analytics jobs API did not return a jobId (HTTP \(response.status))")
             }
-            checkpoint.jobID = id
-            checkpoint.fulfilled = false
-            checkpoint.cursor = nil
+            slice.jobID = id
+            slice.fulfilled = false
+            slice.cursor = nil
             return
         }
-        if checkpoint.fulfilled != true {
-            try await waitUntilFulfilled(jobID, checkpoint: &checkpoint)
-            guard checkpoint.jobID != nil else { return }  // expired: submitted again next step
-            checkpoint.fulfilled = true
+        if slice.fulfilled != true {
+            switch try await waitUntilDone(jobID) {
+            case .fulfilled:
+                slice.fulfilled = true
+            case .gone:
+                slice.jobID = nil  // submitted again next step
+                slice.fulfilled = nil
+                return
+            case .failed:
+                slice.jobID = nil
+                slice.fulfilled = nil
+                slice.failedJobs += 1
+                if slice.failedJobs >= jobAttempts {
+                    slice.method = .query  // the jobs API cannot serve it: page the query instead
+                    slice.page = 1
+                } else {
+                    try await clock.sleep(for: Self.resubmitDelay(after: slice.failedJobs))
+                }
+                return
+            }
         }
         var path = "api/v2/analytics/conversations/details/jobs/\(jobID)/results?pageSize=\(pageSize)"
-        if let cursor = checkpoint.cursor {
+        if let cursor = slice.cursor {
             path += "&cursor=" + (cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? cursor)
         }
         let page = try await send("GET", path)
         if page.status == 404 {
             // The job is gone (expired while we were away): submit it again and page from the start.
-            checkpoint.jobID = nil
-            checkpoint.fulfilled = nil
+            slice.jobID = nil
+            slice.fulfilled = nil
             return
         }
         guard page.status == 200, let object = Self.object(page) else {
             throw ConvoyError.input("the analytics job's results page could not be read (HTTP \(page.status))")
         }
-        let conversations = object["conversations"] as? [[String: Any]] ?? []
+        try record(object, journal: journal, into: &ids)
+        if let cursor = object["cursor"] as? String, !cursor.isEmpty {
+            slice.cursor = cursor
+        } else {
+            slice.finished = true
+        }
+    }
+
+    /// Reads one page of the slice's query, or splits the slice when its hits pass the cap.
+    private func advanceQuery(
+        _ slices: inout [Slice], at index: Int, journal: NDJSONFile, into ids: inout [String]
+    ) async throws {
+        let slice = slices[index]
+        let size = Self.queryPageSize
+        let response = try await send(
+            "POST", "api/v2/analytics/conversations/details/query",
+            body: query.queryBody(slice, page: slice.page, pageSize: size))
+        guard response.status == 200, let object = Self.object(response),
+            let hits = (object["totalHits"] as? NSNumber)?.intValue
+        else {
+            throw ConvoyError.input("the analytics query's page could not be read (HTTP \(response.status))")
+        }
+        if hits > queryCap {
+            // Past the pagination cap: read each half on its own (this page is not used).
+            guard slice.end - slice.start >= 2 else {
+                throw ConvoyError.input(
+                    "the analytics query finds \(hits) conversations starting within one millisecond at "
+                        + "\(Timestamp.text(slice.start)), more than its pagination cap of \(queryCap)")
+            }
+            let middle = slice.start + (slice.end - slice.start) / 2
+            slices.replaceSubrange(
+                index...index,
+                with: [
+                    Slice(start: slice.start, end: middle, method: .query),
+                    Slice(start: middle, end: slice.end, method: .query),
+                ])
+            return
+        }
+        let count = try record(object, journal: journal, into: &ids)
+        if count == 0 || slice.page * size >= hits {
+            slices[index].finished = true
+        } else {
+            slices[index].page += 1
+        }
+    }
+
+    /// Journals a page's ids (fsynced) and hands them on; returns how many it held.
+    @discardableResult
+    private func record(_ page: [String: Any], journal: NDJSONFile, into ids: inout [String]) throws -> Int {
+        let conversations = page["conversations"] as? [[String: Any]] ?? []
         let found = conversations.compactMap { $0["conversationId"] as? String }
         for id in found { try journal.append(Array(id.utf8)) }
         try journal.sync()
         ids.append(contentsOf: found)
-        if let cursor = object["cursor"] as? String, !cursor.isEmpty {
-            checkpoint.cursor = cursor
-        } else {
-            checkpoint.finished = true
-        }
+        return conversations.count
     }
 
-    private func waitUntilFulfilled(_ jobID: String, checkpoint: inout Checkpoint) async throws {
+    /// How a job ended.
+    private enum JobEnd {
+        case fulfilled
+        /// Unknown to the server (404) or EXPIRED: submit it again.
+        case gone
+        /// FAILED or CANCELLED.
+        case failed(String)
+    }
+
+    private func waitUntilDone(_ jobID: String) async throws -> JobEnd {
         var delay = Duration.milliseconds(250)
         while true {
             let response = try await send("GET", "api/v2/analytics/conversations/details/jobs/\(jobID)")
-            if response.status == 404 {
-                checkpoint.jobID = nil  // gone: submit again
-                return
-            }
+            if response.status == 404 { return .gone }
             let state = (Self.object(response)?["state"] as? String)?.uppercased() ?? ""
             switch state {
-            case "FULFILLED":
-                return
-            case "FAILED", "CANCELLED":
-                throw ConvoyError.input("the analytics job \(jobID) ended \(state)")
-            case "EXPIRED":
-                checkpoint.jobID = nil
-                return
+            case "FULFILLED": return .fulfilled
+            case "FAILED", "CANCELLED": return .failed(state)
+            case "EXPIRED": return .gone
             default:
                 try await clock.sleep(for: delay)
                 delay = Swift.min(delay * 2, .seconds(30))
             }
         }
+    }
+
+    /// The wait before a slice's job is submitted again after its `failures`th failed one:
+    /// 2 s, 4 s, 8 s, … at most 60 s.
+    static func resubmitDelay(after failures: Int) -> Duration {
+        .seconds(Swift.min(60, 1 << Swift.min(Swift.max(failures, 1), 6)))
     }
 
     /// One request through the shared limiter, retried on 429 (after the limiter's pause), 5xx and
