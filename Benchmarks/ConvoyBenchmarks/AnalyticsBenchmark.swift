@@ -23,7 +23,8 @@ struct AnalyticsBenchmark {
         let sample = MockConversationStore.sampleIDs(count: ids, seed: 3)
         try Data((sample.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: idsPath))
         print("analytics: \(ids) ids, --include conversation,analytics, limit \(limit)/s (Genesys headers), 20 ms\n")
-        print("| analytics batch | requests | requests ÷ conversation | 429s | wall s | records | analytics identical |")
+        print(
+            "| analytics batch | requests | requests ÷ conversation | 429s | wall s | records | analytics identical |")
         print("|---|---|---|---|---|---|---|")
         for batch in [100, 1] {
             var configuration = MockServerConfiguration(
@@ -45,7 +46,8 @@ struct AnalyticsBenchmark {
                 "| \(batch) | \(requests) | \(String(format: "%.3f", Double(requests) / Double(max(records, 1)))) | "
                     + "\(counters.tooManyRequests) | \(f1(run.wallSeconds)) | \(records) | \(identical) |")
             guard run.status == 0, records == ids, identical == records else {
-                throw BenchmarkError("the batch-\(batch) run exited \(run.status) with \(identical)/\(records) identical")
+                throw BenchmarkError(
+                    "the batch-\(batch) run exited \(run.status) with \(identical)/\(records) identical")
             }
         }
     }
@@ -58,7 +60,9 @@ struct AnalyticsBenchmark {
             records += 1
             let text = String(decoding: line, as: UTF8.self)
             let id = String(text.dropFirst(7).prefix(36))
-            let expected = #","analytics":"# + String(decoding: MockConversationStore.analyticsDocument(id: id), as: UTF8.self) + "}"
+            let expected =
+                #","analytics":"# + String(decoding: MockConversationStore.analyticsDocument(id: id), as: UTF8.self)
+                + "}"
             if text.hasSuffix(expected) { identical += 1 }
         }
         return (records, identical)

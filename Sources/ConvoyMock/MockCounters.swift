@@ -37,6 +37,10 @@ public struct MockCounters: Sendable, Equatable {
     public var requestsByClient: [String: Int] = [:]
     /// `/api/v2/` requests whose answer was held (``MockAPIServer/holdAnswers(after:)``).
     public var held = 0
+    /// Discovery pages answered `200` and not held, by page: `query START/END page N` (the query's
+    /// interval and page number) and `results JOB_ID CURSOR` (`start` for a job's first page). A
+    /// client that reads no page twice leaves every count at 1.
+    public var pagesServed: [String: Int] = [:]
 
     /// Every route name ``requestsByPath`` can hold (and ``MockServerConfiguration/forbiddenRoutes`` can name).
     public static let routeNames: Set<String> = [

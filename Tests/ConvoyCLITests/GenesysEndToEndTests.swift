@@ -114,6 +114,26 @@ import Testing
         }
     }
 
+    @Test func aClientWithoutTheAnalyticsPermissionStopsEarlyNamingIt() async throws {
+        let scratch = try TemporaryDirectory()
+        var configuration = MockServerConfiguration()
+        configuration.forbiddenRoutes = ["analytics", "analyticsBatch"]
+        let server = try MockAPIServer.start(configuration)
+        defer { server.shutdown() }
+        let input = try writeIDs(MockConversationStore.sampleIDs(count: 2000, seed: 5), in: scratch)
+        let (status, console) = await convoy([
+            "fetch", input, "--include", "conversation,analytics", "--api-base", server.baseURL.absoluteString,
+            "--output", scratch.file("o.ndjson"), "--no-progress",
+        ])
+        #expect(status == 1)
+        #expect(console.capturedError.contains("analytics:conversationDetail:view"), "\(console.capturedError)")
+        let counters = server.counters()
+        let refused = counters.requestsByPath["analytics", default: 0]
+        #expect(counters.requestsByPath["analyticsBatch"] == 1 && refused >= 25 && refused <= 25 + 16)
+        #expect(counters.requestsByPath["conversation", default: 0] < 200, "stopped within the first ids")
+        #expect(lineCount(scratch.file("o.errors.ndjson")) == 0, "no error per id: the re-run fetches them all")
+    }
+
     @Test func intervalDiscoveryLandsExactlyTheIntervalsConversationsAndResumes() async throws {
         let scratch = try TemporaryDirectory()
         let server = try MockAPIServer.start(

@@ -249,6 +249,38 @@ private final class RecordingTransport: HTTPTransport {
         #expect(third == expected && server.counters().requests == requests)
     }
 
+    @Test func aJobThatKeepsFailingIsResubmittedThenItsSliceIsQueried() async throws {
+        let folder = try TemporaryDirectory()
+        var configuration = MockServerConfiguration(universeSize: 3000)
+        configuration.analyticsAvailability = ISO8601DateFormatter().date(from: "2026-12-31T00:00:00Z")
+        configuration.failingJobs = 3
+        let server = try MockAPIServer.start(configuration)
+        defer { server.shutdown() }
+        let formatter = ISO8601DateFormatter()
+        let expected = MockConversationStore.conversations(
+            inInterval: formatter.date(from: "2026-03-01T00:00:00Z")!..<formatter.date(from: "2026-04-01T00:00:00Z")!,
+            universeSize: 3000)
+        let clock = ManualClock()
+        let coverage = IntervalDiscovery<ManualClock>.Coverage()
+        let discovery = IntervalDiscovery(
+            query: .init(interval: "2026-03-01T00:00:00Z/2026-04-01T00:00:00Z"), apiBase: server.baseURL,
+            sender: BudgetedSender(
+                limiter: RateLimiter(configuration: .init(initialRate: 1000), clock: clock),
+                transport: URLSessionTransport(maxConnectionsPerHost: 2), credentials: StaticCredentials(token: nil)),
+            clock: clock, stateFile: folder.file("o.ndjson"), coverage: coverage)
+        let started = clock.now
+        let found = try await clock.advancingWhileAsleep { try await collect(discovery) }
+        #expect(found == expected, "every id of the interval, in order, from the query")
+        let counters = server.counters()
+        #expect(counters.requestsByPath["jobsSubmit"] == 3, "three jobs, each FAILED")
+        #expect(counters.requestsByPath["analyticsQuery"] == (expected.count + 99) / 100)
+        #expect(started.duration(to: clock.now) >= .seconds(2 + 4), "resubmitted after 2 s, then 4 s")
+        #expect(
+            coverage.description
+                == "query 2026-03-01T00:00:00.000Z/2026-04-01T00:00:00.000Z, availability cut-off 2026-12-31T00:00:00.000Z"
+        )
+    }
+
     static let interval = "2026-01-01T00:00:00Z/2026-07-01T00:00:00Z"
     static let ids = makeIDs(250)
 

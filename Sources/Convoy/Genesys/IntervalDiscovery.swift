@@ -151,7 +151,8 @@ public struct IntervalDiscovery<C: Clock>: AsyncSequence, Sendable where C.Durat
                 if let last = parts.last, last.hasPrefix(slice.method.rawValue + " "),
                     last.hasSuffix(Timestamp.text(slice.start))
                 {
-                    parts[parts.count - 1] = String(last.dropLast(Timestamp.text(slice.start).count))
+                    parts[parts.count - 1] =
+                        String(last.dropLast(Timestamp.text(slice.start).count))
                         + Timestamp.text(slice.end)
                 } else {
                     parts.append("\(slice.method.rawValue) \(Timestamp.text(slice.start))/\(Timestamp.text(slice.end))")

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A response decided at request arrival, waiting for its send time.
 struct PlannedResponse {
     enum Disposition: Equatable {
@@ -171,6 +173,7 @@ struct MockResponder {
             }
         }
 
+        if reply.status == 200, !held, let page = Self.pageKey(route, request: request) { state.notePage(page) }
         let response = planned(reply)
         if random.chance(faults.truncateRate) {
             let headLength = response.bytes.count - reply.body.count
@@ -179,6 +182,23 @@ struct MockResponder {
                 disposition: .truncate(byteCount: headLength + reply.body.count / 2), delayNanoseconds: delay)
         }
         return response
+    }
+
+    /// What identifies a discovery page (``MockCounters/pagesServed``); nil for other requests.
+    private static func pageKey(_ route: MockRoute, request: HTTPRequest) -> String? {
+        switch route {
+        case .analyticsQuery:
+            guard let object = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any] else {
+                return nil
+            }
+            let page = (object["paging"] as? [String: Any])?["pageNumber"] as? Int ?? 1
+            return "query \(object["interval"] as? String ?? "") page \(page)"
+        case .jobResults(let job):
+            let cursor = QueryString.value("cursor", in: QueryString.parameters(ofTarget: request.target))
+            return "results \(job.lowercased()) \(cursor ?? "start")"
+        default:
+            return nil
+        }
     }
 
     /// Dispatches an admitted, authenticated, fault-free request to its endpoint: unknown paths `404`, then a wrong

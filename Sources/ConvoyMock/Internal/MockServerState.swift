@@ -88,6 +88,11 @@ final class MockServerState: Sendable {
         guarded.withLock { $0.counters.correlationIDsByID[conversationID, default: []].append(correlationID) }
     }
 
+    /// Records a discovery page served (``MockCounters/pagesServed``).
+    func notePage(_ key: String) {
+        guarded.withLock { $0.counters.pagesServed[key, default: 0] += 1 }
+    }
+
     /// Records a response with `status` about to be written.
     func recordResponse(status: Int) {
         guarded.withLock { state in
