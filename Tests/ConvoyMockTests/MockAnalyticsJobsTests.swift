@@ -6,21 +6,8 @@ import Testing
 struct MockAnalyticsJobsTests {
     private static let jobsPath = "/api/v2/analytics/conversations/details/jobs"
 
-    /// `2026-MM-DDT00:00:00Z` as a `Date`.
-    private static func day(_ month: Int, _ day: Int) -> Date {
-        var components = DateComponents(year: 2026, month: month, day: day)
-        components.timeZone = TimeZone(identifier: "UTC")
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar.date(from: components)!
-    }
-
-    /// ISO-8601 with milliseconds, as Genesys intervals are written.
-    private static func iso(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
-    }
+    private static func day(_ month: Int, _ day: Int) -> Date { AnalyticsDates.day(month, day) }
+    private static func iso(_ date: Date) -> String { AnalyticsDates.iso(date) }
 
     /// A job body over `interval` with optional extra members (already JSON).
     private static func body(_ interval: Range<Date>, _ extra: String = "") -> String {

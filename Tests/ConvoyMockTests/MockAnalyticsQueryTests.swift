@@ -6,21 +6,8 @@ import Testing
 struct MockAnalyticsQueryTests {
     private static let queryPath = "/api/v2/analytics/conversations/details/query"
 
-    /// `2026-MM-DDT00:00:00Z` as a `Date`.
-    private static func day(_ month: Int, _ day: Int) -> Date {
-        var components = DateComponents(year: 2026, month: month, day: day)
-        components.timeZone = TimeZone(identifier: "UTC")
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar.date(from: components)!
-    }
-
-    /// ISO-8601 with milliseconds, as Genesys intervals are written.
-    private static func iso(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
-    }
+    private static func day(_ month: Int, _ day: Int) -> Date { AnalyticsDates.day(month, day) }
+    private static func iso(_ date: Date) -> String { AnalyticsDates.iso(date) }
 
     /// A query body over `interval`, with `paging` when a page size is given, and optional extra members (JSON).
     private static func body(
