@@ -138,7 +138,8 @@ final class AnalyticsServer: HTTPTransport {
             try OutputStore(outputPath: folder.file("o.ndjson"), errorsPath: folder.file("e.ndjson")))
         let run = Task { try await engine.run(ids: input, store: store.value) }
         try await waitUntil { (try? idsIn(folder.file("o.ndjson")))?.count == 5 }
-        #expect(server.batches.withLock { $0 } == [Array(ids.prefix(5))], "five ids in one batch, input still open")
+        let batches = server.batches.withLock { $0 }  // in the order the conversations answered
+        #expect(batches.count == 1 && Set(batches[0]) == Set(ids.prefix(5)), "five ids in one batch, input still open")
         for (index, id) in ids.suffix(5).enumerated() { feed.yield((index + 6, InputLine(parsing: Substring(id)))) }
         feed.finish()
         let summary = try await run.value
