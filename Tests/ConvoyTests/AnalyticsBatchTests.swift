@@ -173,12 +173,15 @@ final class AnalyticsServer: HTTPTransport {
         let errors = try readLines(folder.file("e.ndjson"))
         #expect(errors.count == 1 && errors[0].contains(bad) && errors[0].contains(#""part":"analytics""#))
         #expect(errors[0].contains(#""status":500"#) && errors[0].contains(#""retryable":true"#))
-        // Whole twice, then halves: 100 → 50 → 25 → 13 → 6 → 3 → 2 → the id on its own.
+        // Whole twice, then halves (which half holds it depends on the order the conversations
+        // answered): 100, 50, 25, then 12 or 13, … down to the id on its own.
         let failing = server.batches.withLock { $0.filter { $0.contains(bad) }.map(\.count) }
-        #expect(failing == [100, 100, 50, 50, 25, 25, 13, 13, 6, 6, 3, 3, 2, 2])
+        #expect(Array(failing.prefix(6)) == [100, 100, 50, 50, 25, 25], "\(failing)")
+        #expect(stride(from: 0, to: failing.count, by: 2).allSatisfy { failing[$0] == failing[$0 + 1] }, "each twice")
+        #expect(zip(failing, failing.dropFirst()).allSatisfy { $0 >= $1 } && [2, 3].contains(failing.last))
         let single = server.single.withLock { $0 }
         #expect(single.filter { $0 == bad }.count == 3, "on its own until its attempts are spent")
-        #expect(single.count == 5, "and the two halves of one (ids 40 and 42) per id: \(single)")
+        #expect(single.count <= 5, "and at most two other halves of one per id: \(single)")
         let analytics = try Self.analytics(in: folder)
         #expect(ids.filter { $0 != bad }.allSatisfy { analytics[$0] == AnalyticsServer.document($0) })
     }
