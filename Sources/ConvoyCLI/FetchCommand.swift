@@ -110,7 +110,7 @@ struct FetchCommand {
             case .oauth(let credentials, let loginBase):
                 let oauth = OAuthClientCredentials(
                     credentials: credentials, loginBase: loginBase,
-                    transport: URLSessionTransport(maxConnectionsPerHost: 2), clock: ContinuousClock())
+                    transport: DefaultTransport(maxConnectionsPerHost: 2), clock: ContinuousClock())
                 _ = try await oauth.accessToken()
                 return (oauth, oauth)
             }

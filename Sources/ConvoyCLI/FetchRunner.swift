@@ -62,7 +62,7 @@ struct FetchRunner {
             : try OutputStore(outputPath: outputPath, errorsPath: errorsPath, expectedIDs: inputLines ?? 0)
         recorder.noteResume(store.resume)
         reportResume(store.resume)
-        let transport = URLSessionTransport(maxConnectionsPerHost: configuration.concurrency)
+        let transport = DefaultTransport(maxConnectionsPerHost: configuration.concurrency)
         let engine = FetchEngine(
             configuration: configuration, transport: transport, credentials: credentials, clock: ContinuousClock())
         let ids = input(engine.sender)
