@@ -4,7 +4,7 @@ import Glibc
 /// `HTTPTransport` for `http://` URLs over plain TCP sockets: HTTP/1.1 with keep-alive, and no
 /// FoundationNetworking on the path.
 ///
-/// Why it exists: FoundationNetworking in the Swift 6.3 toolchains leaks a parsed libcurl URL on
+/// Why it exists: FoundationNetworking in the Swift 6.3.1 toolchain leaks a parsed libcurl URL on
 /// every request (`CFURLSessionCurlHostIsEqual` frees a `CURLU` with `curl_free`, fixed upstream in
 /// swift-corelibs-foundation #5498), about 100 bytes a request, which over millions of ids is the
 /// largest part of a run's memory. This transport allocates per request only the request's bytes and
