@@ -30,6 +30,13 @@ final class ScriptedServer: Sendable {
             }
         }
 
+        /// One `recv`: whatever the client has sent so far.
+        func readSome() -> [UInt8] {
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            return Array(chunk.prefix(max(0, count)))
+        }
+
         func write(_ text: String) {
             let bytes = Array(text.utf8)
             _ = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }

@@ -1,7 +1,8 @@
 import Foundation
 import Glibc
 
-/// One blocking HTTP/1.1 connection over TCP, used by one `SocketTransport` worker thread at a time.
+/// One blocking HTTP/1.1 connection over TCP, plain or through a `TLSStream`, used by one
+/// `SocketTransport` worker thread at a time.
 ///
 /// Framing follows RFC 9112: an answer's body ends at `Content-Length`, at the last chunk of a
 /// `chunked` transfer coding, or (with neither) at the close; `HEAD`, 1xx, 204 and 304 answers have
@@ -12,13 +13,14 @@ import Glibc
 /// how long no byte may move), and `shutdown(2)` from another thread wakes a blocked call, which is
 /// how a cancelled request stops.
 final class HTTPConnection {
-    /// `host:port` this connection is to; a request for another endpoint opens its own.
+    /// `scheme://host:port` this connection is to; a request for another endpoint opens its own.
     let endpoint: String
     /// The socket; valid until `close()`.
     let descriptor: Int32
     /// Whether the next request may go on this connection.
     private(set) var isReusable = true
     private let timeoutSeconds: Double
+    private let tls: TLSStream?
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
     private var start = 0
     private var end = 0
@@ -28,16 +30,17 @@ final class HTTPConnection {
     /// The largest status line plus header section accepted.
     static let maximumHeadBytes = 256 * 1024
 
-    private init(endpoint: String, descriptor: Int32, timeoutSeconds: Double) {
+    private init(endpoint: String, descriptor: Int32, timeoutSeconds: Double, tls: TLSStream?) {
         self.endpoint = endpoint
         self.descriptor = descriptor
         self.timeoutSeconds = timeoutSeconds
+        self.tls = tls
     }
 
-    /// Resolves `host`, connects to the first address that accepts within `timeout`, and sets
-    /// `TCP_NODELAY` and the I/O timeouts.
-    static func open(host: String, port: Int, timeout: Duration) throws -> HTTPConnection {
-        let endpoint = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    /// Resolves `host`, connects to the first address that accepts within `timeout`, sets
+    /// `TCP_NODELAY` and the I/O timeouts, and with a `tls` context shakes hands for `host`.
+    static func open(host: String, port: Int, timeout: Duration, tls: TLSContext?) throws -> HTTPConnection {
+        let endpoint = (tls == nil ? "http://" : "https://") + (host.contains(":") ? "[\(host)]" : host) + ":\(port)"
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -67,7 +70,16 @@ final class HTTPConnection {
             var limit = timeval(seconds: timeout.seconds)
             setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
             setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-            return HTTPConnection(endpoint: endpoint, descriptor: descriptor, timeoutSeconds: timeout.seconds)
+            do {
+                let stream = try tls.map {
+                    try TLSStream(context: $0, descriptor: descriptor, host: host, timeoutSeconds: timeout.seconds)
+                }
+                return HTTPConnection(
+                    endpoint: endpoint, descriptor: descriptor, timeoutSeconds: timeout.seconds, tls: stream)
+            } catch {
+                Glibc.close(descriptor)
+                throw error
+            }
         }
         throw SocketTransportError.cannotConnect(endpoint: endpoint, reason: reason)
     }
@@ -92,6 +104,7 @@ final class HTTPConnection {
     }
 
     func close() {
+        tls?.shutdown()
         Glibc.close(descriptor)
     }
 
@@ -141,6 +154,12 @@ final class HTTPConnection {
     private func write(_ bytes: [UInt8]) throws {
         var sent = 0
         while sent < bytes.count {
+            if let tls {
+                sent += try bytes.withUnsafeBytes { raw in
+                    try tls.write(raw.baseAddress! + sent, count: raw.count - sent, timeoutSeconds: timeoutSeconds)
+                }
+                continue
+            }
             let count = bytes.withUnsafeBytes { raw in
                 send(descriptor, raw.baseAddress! + sent, raw.count - sent, Int32(MSG_NOSIGNAL))
             }
@@ -298,6 +317,14 @@ final class HTTPConnection {
             } else {
                 buffer.append(contentsOf: repeatElement(0, count: buffer.count))
             }
+        }
+        if let tls {
+            let count = try buffer.withUnsafeMutableBytes { raw in
+                try tls.read(into: raw.baseAddress! + end, count: raw.count - end, timeoutSeconds: timeoutSeconds)
+            }
+            end += count
+            answerBytes += count
+            return count > 0
         }
         while true {
             let count = buffer.withUnsafeMutableBytes { raw in

@@ -1,8 +1,8 @@
 import Foundation
 import Glibc
 
-/// `HTTPTransport` for `http://` URLs over plain TCP sockets: HTTP/1.1 with keep-alive, and no
-/// FoundationNetworking on the path.
+/// `HTTPTransport` over TCP sockets, plain for `http://` and through the system's OpenSSL
+/// (`TLSLibrary`) for `https://`: HTTP/1.1 with keep-alive, and no FoundationNetworking on the path.
 ///
 /// Why it exists: FoundationNetworking in the Swift 6.3.1 toolchain leaks a parsed libcurl URL on
 /// every request (`CFURLSessionCurlHostIsEqual` frees a `CURLU` with `curl_free`, fixed upstream in
@@ -25,12 +25,20 @@ import Glibc
 public final class SocketTransport: HTTPTransport {
     private let pool: Pool
 
+    /// Whether `https://` works here: a libssl could be opened.
+    public static var supportsTLS: Bool { TLSLibrary.shared != nil }
+
     /// - Parameters:
     ///   - maxConnections: worker threads and so parallel connections; keep it at least the
     ///     engine's concurrency.
-    ///   - timeout: how long connecting, or one request, may go without a byte moving.
-    public init(maxConnections: Int, timeout: Duration = .seconds(60)) {
-        pool = Pool(maxWorkers: max(1, maxConnections), timeout: timeout)
+    ///   - timeout: how long connecting, the handshake, or one request may go without a byte moving.
+    ///   - trustedCertificates: a PEM bundle to verify servers against instead of the system's
+    ///     trust store (a private CA); a bundle that cannot be read fails every https request.
+    public init(maxConnections: Int, timeout: Duration = .seconds(60), trustedCertificates: String? = nil) {
+        let tls = TLSLibrary.shared.map { library in
+            Result { try library.makeClientContext(trustedCertificates: trustedCertificates) }
+        }
+        pool = Pool(maxWorkers: max(1, maxConnections), timeout: timeout, tls: tls)
     }
 
     deinit {
@@ -74,10 +82,13 @@ public final class SocketTransport: HTTPTransport {
         private var closed = false
         private let maxWorkers: Int
         let timeout: Duration
+        /// The client context for https, made once; nil when no libssl could be opened.
+        let tls: Result<TLSContext, Error>?
 
-        init(maxWorkers: Int, timeout: Duration) {
+        init(maxWorkers: Int, timeout: Duration, tls: Result<TLSContext, Error>?) {
             self.maxWorkers = maxWorkers
             self.timeout = timeout
+            self.tls = tls
         }
 
         func enqueue(_ job: Job, _ continuation: CheckedContinuation<HTTPResponse, Error>) {
@@ -90,7 +101,9 @@ public final class SocketTransport: HTTPTransport {
             job.continuation = continuation
             job.queued = true
             queue.append(job)
-            if idle == 0 && workers < maxWorkers {
+            // More requests waiting than workers waiting for them (a woken worker counts as idle
+            // until it takes one): one more worker, up to the maximum.
+            if queue.count - head > idle && workers < maxWorkers {
                 workers += 1
                 let thread = Thread { [self] in work() }
                 thread.name = "convoy-http"
@@ -199,15 +212,22 @@ public final class SocketTransport: HTTPTransport {
         /// found closed.
         private func exchange(_ job: Job, on connection: inout HTTPConnection?) throws -> HTTPResponse {
             let url = job.request.url
-            guard url.scheme?.lowercased() == "http" else {
-                throw SocketTransportError.unsupportedScheme(url.scheme ?? "no scheme")
+            let scheme = url.scheme?.lowercased() ?? "no scheme"
+            let context: TLSContext?
+            switch scheme {
+            case "http": context = nil
+            case "https":
+                guard let tls else { throw SocketTransportError.unsupportedScheme("https (no libssl here)") }
+                context = try tls.get()
+            default: throw SocketTransportError.unsupportedScheme(scheme)
             }
             guard let host = url.host, !host.isEmpty else {
                 throw SocketTransportError.cannotResolve(host: "(none)", reason: "the URL has no host")
             }
-            let port = url.port ?? 80
-            let endpoint = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-            let hostHeader = url.port == nil ? (host.contains(":") ? "[\(host)]" : host) : endpoint
+            let port = url.port ?? (context == nil ? 80 : 443)
+            let authority = host.contains(":") ? "[\(host)]" : host
+            let endpoint = "\(scheme)://\(authority):\(port)"
+            let hostHeader = url.port == nil ? authority : "\(authority):\(port)"
             var target = url.path(percentEncoded: true)
             if target.isEmpty { target = "/" }
             if let query = url.query(percentEncoded: true) { target += "?" + query }
@@ -224,7 +244,7 @@ public final class SocketTransport: HTTPTransport {
                 if let current = connection {
                     live = current
                 } else {
-                    live = try HTTPConnection.open(host: host, port: port, timeout: timeout)
+                    live = try HTTPConnection.open(host: host, port: port, timeout: timeout, tls: context)
                     connection = live
                 }
                 guard attach(live.descriptor, to: job) else { throw CancellationError() }

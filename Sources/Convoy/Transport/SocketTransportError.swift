@@ -3,7 +3,7 @@ import Foundation
 /// Why `SocketTransport` could not complete an exchange. Each case reads as a reason in the errors
 /// file; none carries a header value, so no credential can leak through one.
 public enum SocketTransportError: Error, Equatable, LocalizedError {
-    /// The URL is not `http://`; TLS goes through `URLSessionTransport`.
+    /// The URL is neither `http://` nor `https://`, or it is `https://` and no libssl could be opened.
     case unsupportedScheme(String)
     /// `getaddrinfo` failed for the host.
     case cannotResolve(host: String, reason: String)
@@ -19,6 +19,9 @@ public enum SocketTransportError: Error, Equatable, LocalizedError {
     case malformedAnswer(String)
     /// A request header name or value holds a character that would break the framing (CR, LF, NUL).
     case invalidRequestHeader(String)
+    /// TLS could not be set up or failed: the handshake, the certificate (and why it was refused),
+    /// or the library.
+    case tls(String)
     /// A socket call failed in a way not listed above.
     case socket(call: String, reason: String)
 
@@ -32,6 +35,7 @@ public enum SocketTransportError: Error, Equatable, LocalizedError {
         case .closedMidAnswer(let detail): "the server closed the connection mid-answer (\(detail))"
         case .malformedAnswer(let detail): "malformed HTTP answer: \(detail)"
         case .invalidRequestHeader(let name): "the request header \(name) holds CR, LF or NUL"
+        case .tls(let detail): "TLS: \(detail)"
         case .socket(let call, let reason): "\(call) failed: \(reason)"
         }
     }
