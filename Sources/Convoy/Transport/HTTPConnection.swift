@@ -128,17 +128,21 @@ final class HTTPConnection {
 
     // MARK: - Request
 
+    /// Header fields the connection writes itself; a request's own are dropped.
+    private static let framingFields: Set<String> = ["host", "content-length", "transfer-encoding", "connection"]
+    /// Methods whose request always carries `Content-Length`, 0 without a body.
+    private static let bodyMethods: Set<String> = ["POST", "PUT", "PATCH"]
+
     static func encode(_ request: HTTPRequest, target: String, hostHeader: String) throws -> [UInt8] {
         var head = "\(request.method) \(target) HTTP/1.1\r\nHost: \(hostHeader)\r\n"
-        let framing: Set<String> = ["host", "content-length", "transfer-encoding", "connection"]
         for (name, value) in request.headers.sorted(by: { $0.key < $1.key })
-        where !framing.contains(name.lowercased()) {
+        where !Self.framingFields.contains(name.lowercased()) {
             guard Self.isSafe(name), Self.isSafe(value), !name.isEmpty, !name.contains(":") else {
                 throw SocketTransportError.invalidRequestHeader(name.isSafeForDisplay ? name : "(unprintable)")
             }
             head += "\(name): \(value)\r\n"
         }
-        if request.body != nil || ["POST", "PUT", "PATCH"].contains(request.method) {
+        if request.body != nil || Self.bodyMethods.contains(request.method) {
             head += "Content-Length: \(request.body?.count ?? 0)\r\n"
         }
         head += "\r\n"
