@@ -161,6 +161,29 @@ import Testing
         #expect(await failure(transport, "\(server.url)/a") == .malformedAnswer("status line \"SSH-2.0-OpenSSH_9.2\""))
     }
 
+    @Test func repeatedLengthsMustAgreeAndOnlyChunkedIsUnderstood() async throws {
+        let answers = [
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok",
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!",
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nxx",
+        ]
+        let served = Mutex(0)
+        let server = try ScriptedServer { connection in
+            _ = connection.readRequest()
+            let index = served.withLock { count in
+                count += 1
+                return count - 1
+            }
+            connection.write(answers[index])
+            connection.close()
+        }
+        defer { server.close() }
+        let transport = SocketTransport(maxConnections: 1)
+        #expect(try await get(transport, "\(server.url)/a").body == Data("ok".utf8))
+        #expect(await failure(transport, "\(server.url)/a") == .malformedAnswer("Content-Length \"2, 3\""))
+        #expect(await failure(transport, "\(server.url)/a") == .malformedAnswer("transfer coding \"gzip\""))
+    }
+
     @Test func aSilentServerTimesOut() async throws {
         let server = try ScriptedServer { connection in
             _ = connection.readRequest()

@@ -122,7 +122,7 @@ final class HTTPConnection {
             if (100..<200).contains(status) && status != 101 { continue }
             let body = try readBody(status: status, method: request.method, headers: headers)
             isReusable = body.framed && keepAlive
-            return HTTPResponse(status: status, headers: HTTPHeaders(headers), body: body.data)
+            return HTTPResponse(status: status, headers: headers, body: body.data)
         }
     }
 
@@ -183,7 +183,7 @@ final class HTTPConnection {
     // MARK: - Answer
 
     /// Reads a status line and header section: (status, fields, whether the connection may stay open).
-    private func readHead() throws -> (Int, [(String, String)], Bool) {
+    private func readHead() throws -> (Int, HTTPHeaders, Bool) {
         // Bytes already searched, counted from `start`: `fill()` may move the buffer's contents.
         var searched = 0
         while true {
@@ -204,7 +204,7 @@ final class HTTPConnection {
         }
     }
 
-    static func parse(head: String) throws -> (Int, [(String, String)], Bool) {
+    static func parse(head: String) throws -> (Int, HTTPHeaders, Bool) {
         var lines = head.split(separator: "\r\n", omittingEmptySubsequences: false)[...]
         let statusLine = lines.popFirst() ?? ""
         let parts = statusLine.split(separator: " ", maxSplits: 2)
@@ -213,21 +213,21 @@ final class HTTPConnection {
             throw SocketTransportError.malformedAnswer("status line \"\(statusLine.prefix(60))\"")
         }
         var fields: [(String, String)] = []
-        var closes = parts[0] == "HTTP/1.0"
         for line in lines {
             guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else {
                 throw SocketTransportError.malformedAnswer("header line \"\(line.prefix(60))\"")
             }
-            let name = String(line[..<colon])
-            let value = String(line[line.index(after: colon)...]).trimmingASCIISpaces()
-            if name.lowercased() == "connection" {
-                let options = value.lowercased().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-                if options.contains("close") { closes = true }
-                if options.contains("keep-alive") && parts[0] == "HTTP/1.0" { closes = false }
-            }
-            fields.append((name, value))
+            fields.append((String(line[..<colon]), String(line[line.index(after: colon)...])))
         }
-        return (status, fields, !closes)
+        let headers = HTTPHeaders(fields)
+        let options = Self.list(headers["connection"]?.lowercased())
+        let keepAlive = parts[0] == "HTTP/1.0" ? options.contains("keep-alive") : !options.contains("close")
+        return (status, headers, keepAlive)
+    }
+
+    /// The elements of a comma-separated field value (RFC 9110 §5.6.1), trimmed.
+    private static func list(_ value: String?) -> [String] {
+        (value ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
     private struct Body {
@@ -236,20 +236,20 @@ final class HTTPConnection {
         var framed: Bool
     }
 
-    private func readBody(status: Int, method: String, headers: [(String, String)]) throws -> Body {
+    private func readBody(status: Int, method: String, headers: HTTPHeaders) throws -> Body {
         if method == "HEAD" || status == 204 || status == 304 { return Body(data: Data(), framed: true) }
-        let encodings = headers.filter { $0.0.lowercased() == "transfer-encoding" }.map { $0.1.lowercased() }
-        if let last = encodings.last {
-            guard last.hasSuffix("chunked") else {
-                throw SocketTransportError.malformedAnswer("transfer coding \"\(last.prefix(40))\"")
+        // Repeated fields arrive joined with ", " (`HTTPHeaders`): the last coding is the outermost.
+        if let codings = Self.list(headers["transfer-encoding"]?.lowercased()).last {
+            guard codings == "chunked" else {
+                throw SocketTransportError.malformedAnswer("transfer coding \"\(codings.prefix(40))\"")
             }
             return Body(data: try readChunks(), framed: true)
         }
-        let lengths = Set(headers.filter { $0.0.lowercased() == "content-length" }.map { $0.1 })
-        if let text = lengths.first {
-            guard lengths.count == 1, let length = Int(text), length >= 0 else {
-                throw SocketTransportError.malformedAnswer(
-                    "Content-Length \"\(lengths.sorted().joined(separator: ", "))\"")
+        if let text = headers["content-length"] {
+            // A repeated Content-Length is valid only when every copy says the same.
+            let lengths = Set(Self.list(text))
+            guard lengths.count == 1, let length = lengths.first.flatMap({ Int($0) }), length >= 0 else {
+                throw SocketTransportError.malformedAnswer("Content-Length \"\(text.prefix(40))\"")
             }
             return Body(data: try readExactly(length, what: "the body"), framed: true)
         }
