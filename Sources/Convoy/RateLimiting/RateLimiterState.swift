@@ -20,7 +20,7 @@ import Foundation
 /// same budget (below). Without them, slow start adds `1/latency` per success (doubling each round
 /// trip, capped at twice the rate measured over the last 100 ms) until the first 429; from then
 /// on ``RateSearch`` finds the limit from the 429s and settles just below it. A probe period is
-/// `max(2 s, 5 × the longest Retry-After, 2 × the longest gap between 429s, up to 30 s)` where
+/// `max(2 s, 5 × the longest Retry-After, 2 × the longest a rate ran before its 429, up to 30 s)` where
 /// 429s name a wait, enough to span more than one of the server's windows, else
 /// `max(2 s, 100 / r)`. One throttle event per decrease: a 429 for a request admitted before the
 /// previous decrease is part of that same event. Either way `r` is kept within
@@ -70,11 +70,11 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
     private var search: RateSearch<Instant>?
     /// The longest `Retry-After` seen: a hint of the server's window.
     private var longestRetryAfter: Duration = .zero
-    /// Without budget headers: when the last throttle event was sent, and the longest time between
-    /// two (up to 30 s). A window's 429s may come only every other window (the first after a pause
-    /// is short), so a quiet period must outlast that gap, not only the `Retry-After`.
-    private var lastEvent: Instant?
-    private var longestEventGap: Duration = .zero
+    /// Without budget headers: the longest a rate ran before it drew a 429 (up to 30 s). A window's
+    /// 429s may come only every other window (the first after a pause is short), so a quiet period
+    /// must outlast that run, not only the `Retry-After`. (Not the time between events: that
+    /// includes the quiet periods before a probe, and would double the period at every probe.)
+    private var longestRun: Duration = .zero
     /// Smoothed time from admission to answer (EWMA, weight 1/8).
     private var latency: Duration?
     /// Admissions counted since `meterStart`, and the rate measured over the last 100 ms or more.
@@ -230,13 +230,13 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
     // MARK: - Private
 
     /// How long a rate must run without a 429 before the search raises it: where 429s name a wait,
-    /// 5 × the longest `Retry-After` and 2 × the longest gap between throttle events (a quiet
+    /// 5 × the longest `Retry-After` and 2 × the longest a rate ran before its 429 (a quiet
     /// period must span more than a window, whatever the phase of the pauses, and 429s that come
     /// every other window must not fit inside one); else 100 requests (a bucket's 429 costs one
     /// request); never less than 2 s.
     private func probePeriod(at now: Instant) -> Duration {
         longestRetryAfter > .zero && search?.estimate == nil
-            ? max(.seconds(2), longestRetryAfter * 5, longestEventGap * 2)
+            ? max(.seconds(2), longestRetryAfter * 5, longestRun * 2)
             : max(.seconds(2), .seconds(100 / rate(at: now)))
     }
 
@@ -359,10 +359,9 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
             rollSequence = nextSequence
         }
         guard mode != .headers, permit.sequence >= decreaseSequence else { return }
-        if let lastEvent, sentAt > lastEvent {
-            longestEventGap = min(max(longestEventGap, sentAt - lastEvent), .seconds(30))
+        if let run = search?.ran(until: sentAt), run > .zero {
+            longestRun = min(max(longestRun, run), .seconds(30))
         }
-        lastEvent = sentAt
         if search == nil {
             search = RateSearch(throttledAt: rate(at: now), sentAt: sentAt, resumeAt: until)
         } else {

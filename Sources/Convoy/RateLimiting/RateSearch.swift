@@ -17,7 +17,7 @@
 /// back to `low`; a 429 at or below `low` means the limit fell: `low = decreaseFactor × rate`, or
 /// `(1 − 3 × tolerance) × rate` when holding. The next probe is `(low + high) ÷ 2`, or
 /// `1.25 × low` while nothing bounds it, and once `high ≤ (1 + tolerance) × low` the rate holds
-/// `(1 − tolerance) × low`.
+/// `low`, which ran a whole quiet period.
 ///
 /// **Probing, both kinds.** A rate that ran a quiet `period` rises: a bucket's by `step × estimate`,
 /// the step doubling (up to 16×) for every quiet period above the estimate, so a raised limit is
@@ -36,7 +36,7 @@ struct RateSearch<Instant: InstantProtocol>: Sendable where Instant.Duration == 
     /// are taken for a closed window's: the state then pauses instead of stepping one interval.
     static var unmeasuredLimit: Int { 3 }
     /// A window's bracket counts as closed when `high ≤ (1 + tolerance) × low`, and then the rate
-    /// holds `(1 − tolerance) × low`, a margin for the phase of the server's windows.
+    /// holds `low`.
     static var tolerance: Double { 0.01 }
     /// Quiet periods a window's hold lasts before it reopens the bracket by 3 %.
     static var holdPeriods: Int { 16 }
@@ -69,6 +69,10 @@ struct RateSearch<Instant: InstantProtocol>: Sendable where Instant.Duration == 
         since = resumeAt
     }
 
+    /// How long the current rate had run when a request sent at `sentAt` went: at a 429, how long a
+    /// rate too high for the server took to draw one.
+    func ran(until sentAt: Instant) -> Duration { sentAt - since }
+
     /// True once a bucket's limit is measured or a window's bracket has closed.
     var converged: Bool { estimate != nil || high.map { $0 <= low * (1 + Self.tolerance) } ?? false }
 
@@ -92,7 +96,7 @@ struct RateSearch<Instant: InstantProtocol>: Sendable where Instant.Duration == 
             }
         }
         if converged {
-            rate = low * (1 - Self.tolerance)
+            rate = low
         } else if let high {
             rate = (low + high) / 2
         } else {
