@@ -136,6 +136,43 @@ func genesys(remaining: Int, limit: Int, reset: Double, retryAfter: Double? = ni
         #expect(events <= 12, "few throttle events: \(events), rates \(rates)")
     }
 
+    @Test func aProbesQuietPeriodDoesNotGrowWithTheTimeSinceTheLast429() {
+        // A server that throttles any pace above 12/s, with a 1 s Retry-After. Each probe above it
+        // draws its 429 at once, after a quiet stretch at the rate below: the time between 429s
+        // is long, the time each too-high rate ran is not. The probe period stays 5 s (five
+        // Retry-Afters), so the rate moves every other 3 s step until the bracket closes.
+        var state = RateLimiterState<Instant>(configuration: .init(initialRate: 40), now: at(0))
+        var now = at(0)
+        var changes: [(at: Double, rate: Double)] = []
+        var last = state.snapshot(now: now).rate
+        while now < at(200_000) {
+            now = state.earliestAdmission(now: now)
+            let rate = state.snapshot(now: now).rate
+            if rate != last { changes.append((now.offset.seconds, rate)) }
+            last = rate
+            let permit = state.admit(now: now)!
+            if rate > 12 {
+                state.record(permit, status: 429, observation: RateLimitObservation(retryAfter: .seconds(1)), now: now)
+            } else {
+                now = now.advanced(by: .seconds(3))
+                state.record(permit, status: 200, observation: RateLimitObservation(), now: now)
+            }
+        }
+        let opening = changes.prefix(13)
+        let gaps = zip(opening.dropFirst(), opening).map { $0.0.at - $0.1.at }
+        let summary = changes.map { "\(Int($0.at)) s: \($0.rate)" }
+        // Six events walk down from 40/s (×0.9 each), then the bracket closes in seven more changes,
+        // each at most two 3 s steps after the one before. Counting the time between 429s, which
+        // holds each quiet stretch, the period doubled at every probe: 16 s, then 33 s.
+        #expect(gaps.allSatisfy { $0 <= 7 }, "the bracket closes at one probe period per step: \(summary)")
+        #expect(
+            opening.last.map { $0.rate >= 11.9 && $0.rate <= 12 } == true,
+            "and holds the highest quiet rate, not 1 % below it: \(summary)")
+        // The hold reopens the bracket after 16 quiet periods of 6 s.
+        #expect(
+            changes.contains { $0.at > 100 && $0.at < 140 && $0.rate > 12 }, "a re-probe after the hold: \(summary)")
+    }
+
     @Test func wholeSecondResetsNarrowToTheBoundary() {
         var state = RateLimiterState<Instant>(configuration: .init(initialRate: 1000), now: at(0))
         let a = state.admit(now: at(1000))!
