@@ -28,6 +28,17 @@ public struct ConvoyError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A setting is missing or contradictory.
     public static func configuration(_ message: String) -> ConvoyError { ConvoyError(.configuration, message) }
 
+    /// TLS to `host` was refused (`reason`): no request to it can pass until the trust store or the
+    /// server changes, so the run stops and says how to trust a private CA.
+    public static func tlsRefused(host: String, reason: String) -> ConvoyError {
+        ConvoyError(
+            .configuration,
+            "TLS to \(host) failed: \(reason). Convoy verifies servers against the system's trust store; behind a "
+                + "private CA or a TLS-inspecting proxy, point SSL_CERT_FILE at its PEM bundle (or SSL_CERT_DIR at a "
+                + "folder of hashed certificates) and run again. Nothing was recorded for the ids in flight, so the "
+                + "re-run fetches them")
+    }
+
     /// True for usage errors, which exit with status 64.
     public var isUsage: Bool { code == .usage }
     /// True when a streamed output's reader went away.

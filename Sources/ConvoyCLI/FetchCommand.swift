@@ -67,6 +67,10 @@ struct FetchCommand {
           --concurrency N       requests in flight at most (default 16)
           --max-attempts N      requests per id before it counts as failed (default 8)
           --max-rate R          never exceed R requests/s, whatever the server allows
+          --max-pause D         the longest the server may pause every request with one Retry-After
+                                or reset (default 15m); a longer one is capped, and every pause of
+                                10 s or more is said on standard error with its length
+        \(TransportOptions.help)
           --initial-rate R      requests/s before the server's headers are known (default 5)
           --no-progress         no progress: neither the live line on a terminal nor the plain one
           --progress-interval D off a terminal, print a plain progress line every D (default 60s; 0
@@ -187,6 +191,13 @@ struct FetchCommand {
         configuration = FetchConfiguration(apiBase: apiBase)
         configuration.concurrency = try arguments.integer("concurrency", in: 1...1024) ?? configuration.concurrency
         configuration.maxAttempts = try arguments.integer("max-attempts", in: 1...100) ?? configuration.maxAttempts
+        try TransportOptions.parse(&arguments, into: &configuration.transportLimits)
+        if let text = try arguments.value("max-pause") {
+            guard let seconds = LoadSchedule.parseDuration(text), seconds >= 1 else {
+                throw ConvoyError.usage("--max-pause takes a duration of at least 1s such as 15m or 90s, not '\(text)'")
+            }
+            configuration.limiter.maximumPause = .milliseconds(Int64(seconds * 1000))
+        }
         configuration.limiter.maximumRate = try arguments.number("max-rate", in: 0.01...1_000_000)
         configuration.limiter.initialRate =
             try arguments.number("initial-rate", in: 0.01...1_000_000) ?? configuration.limiter.initialRate

@@ -62,7 +62,8 @@ struct FetchRunner {
             : try OutputStore(outputPath: outputPath, errorsPath: errorsPath, expectedIDs: inputLines ?? 0)
         recorder.noteResume(store.resume)
         reportResume(store.resume)
-        let transport = DefaultTransport(maxConnectionsPerHost: configuration.concurrency)
+        let transport = DefaultTransport(
+            maxConnectionsPerHost: configuration.concurrency, limits: configuration.transportLimits)
         let engine = FetchEngine(
             configuration: configuration, transport: transport, credentials: credentials, clock: ContinuousClock())
         let ids = input(engine.sender)
@@ -87,6 +88,19 @@ struct FetchRunner {
             }
         }
         defer { progress.cancel() }
+        // A long pause is said when it starts, whatever the progress setting: a silent run for
+        // minutes looks hung.
+        let pauses = Task { [console] in
+            var announced = 0
+            while !Task.isCancelled {
+                if let pause = engine.limiter.snapshot().longPause, pause.number > announced {
+                    announced = pause.number
+                    console.error(SummaryReport.announce(pause))
+                }
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        defer { pauses.cancel() }
         var summary: FetchSummary
         var failure: Error?
         do {
@@ -103,6 +117,7 @@ struct FetchRunner {
             summary.wallSeconds = (ContinuousClock.now - started).seconds
         }
         progress.cancel()
+        pauses.cancel()
         console.clearProgress()
         let written = try record(summary, failure: failure, startedAt: startedAt, recorder: recorder, store: store)
         console.error(SummaryReport.render(summary, outputPath: outputPath, errorsPath: errorsPath))

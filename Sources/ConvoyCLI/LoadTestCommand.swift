@@ -42,6 +42,7 @@ struct LoadTestCommand {
           --max-duration D      --find-limit's cap on load (default 3m)
           --max-rate R          --find-limit's fastest rate (default 2000/s): its probe sends above the
                                 limit on purpose, and this bounds what a server gets
+        \(TransportOptions.help)
 
         OUTPUT:
           --threshold EXPR      fail (exit 99) unless EXPR holds (repeatable): p50, p90, p95, p99,
@@ -77,6 +78,8 @@ struct LoadTestCommand {
     var ids: [String]
     var mode: Mode
     var maxInFlight: Int
+    /// The bounds of every exchange: a request that breaks them counts as failed, with its reason.
+    var limits = HTTPLimits()
     var maxDuration: Double
     var maxRate: Double
     var thresholds: [Threshold]
@@ -143,6 +146,7 @@ struct LoadTestCommand {
         let users = try arguments.integer("vus", in: 1...100_000)
         let findLimit = try arguments.flag("find-limit")
         maxInFlight = try arguments.integer("max-in-flight", in: 1...100_000) ?? 1000
+        try TransportOptions.parse(&arguments, into: &limits)
         maxDuration = try Self.duration(try arguments.value("max-duration"), option: "max-duration") ?? 180
         let maxRateText = try arguments.value("max-rate")
         maxRate =
@@ -233,7 +237,8 @@ struct LoadTestCommand {
     func run(console: Console) async throws -> Int32 {
         let (credentials, _) = try await authentication.provider()
         let transport = AuthorizingTransport(
-            base: URLSessionTransport(maxConnectionsPerHost: min(maxInFlight, 1024), timeout: .seconds(30)),
+            base: DefaultTransport(
+                maxConnectionsPerHost: min(maxInFlight, 1024), timeout: .seconds(30), limits: limits),
             credentials: credentials)
         let (url, method, headers, body, ids) = (self.url, self.method, self.headers, self.body, self.ids)
         /// The k-th request: `{id}` filled (percent-encoded) from the ids, cycled, or a random UUID.
@@ -260,7 +265,7 @@ struct LoadTestCommand {
                 finder.maximumRate = maxRate
                 if tokens.count >= 2 {
                     let second = AuthorizingTransport(
-                        base: URLSessionTransport(maxConnectionsPerHost: 8, timeout: .seconds(30)),
+                        base: DefaultTransport(maxConnectionsPerHost: 8, timeout: .seconds(30), limits: limits),
                         credentials: StaticCredentials(token: tokens[1]))
                     finder.otherToken = LoadRunner(transport: second, clock: ContinuousClock()) {
                         request($0, token: 1)

@@ -100,6 +100,14 @@ enum SummaryReport {
             + "\(limiter.pauses) pauses"
     }
 
+    /// The line that announces a long pause of every request, `--no-progress` or not.
+    static func announce(_ pause: LongPause) -> String {
+        let asked =
+            "the server asked every request to wait \(clock(pause.requested.seconds)) (\(pause.source.rawValue))"
+        guard pause.isCapped else { return "convoy: \(asked); pausing for it" }
+        return "convoy: \(asked); pausing for \(clock(pause.applied.seconds)), the --max-pause cap"
+    }
+
     /// `45s`, `12m05s`, `3h12m`, `2d04h`.
     static func clock(_ seconds: Double) -> String {
         let whole = Int(seconds.rounded(.up))

@@ -108,7 +108,10 @@ import Testing
         #expect(RateLimitObservation.parseRetryAfter("Sun, 06 Nov 1994 08:49:37 GMT", now: now) == .seconds(7))
         #expect(RateLimitObservation.parseRetryAfter("Sunday, 06-Nov-94 08:49:37 GMT", now: now) == .seconds(7))
         #expect(RateLimitObservation.parseRetryAfter("Sun Nov  6 08:49:37 1994", now: now) == .seconds(7))
-        #expect(RateLimitObservation.parseRetryAfter("Sun, 06 Nov 1994 08:00:00 GMT", now: now) == .zero)
+        // A date in the past names no wait: absent, like garbage, not a pause of zero.
+        #expect(RateLimitObservation.parseRetryAfter("Sun, 06 Nov 1994 08:00:00 GMT", now: now) == nil)
+        #expect(RateLimitObservation.parseRetryAfter("Sun, 06 Nov 1994 08:49:30 GMT", now: now) == nil)
+        #expect(RateLimitObservation.parseRetryAfter("-0.5", now: now) == nil)
         #expect(RateLimitObservation.parseRetryAfter("-5", now: now) == nil)
         #expect(RateLimitObservation.parseRetryAfter("later", now: now) == nil)
     }

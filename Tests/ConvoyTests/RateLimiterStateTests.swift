@@ -240,4 +240,24 @@ func genesys(remaining: Int, limit: Int, reset: Double, retryAfter: Double? = ni
         // ...but it must not carry into the next window, where the whole budget is new.
         #expect(next <= at(1100), "the next request waits for the boundary and a tenth of a window, not \(next)")
     }
+
+    @Test func transportFailuresLeaveThePaceAsTheAnswersSetIt() {
+        var state = RateLimiterState<Instant>(configuration: .init(initialRate: 10), now: at(0))
+        var now = at(0)
+        for _ in 0..<20 {  // slow start, from answers
+            now = state.earliestAdmission(now: now)
+            let permit = state.admit(now: now)!
+            state.record(
+                permit, status: 200, observation: RateLimitObservation(), now: now.advanced(by: .milliseconds(50)))
+        }
+        let before = state.snapshot(now: now)
+        for _ in 0..<10 {  // a run of resets and refused connections
+            now = state.earliestAdmission(now: now)
+            state.abandon(state.admit(now: now)!)
+        }
+        let after = state.snapshot(now: now)
+        #expect(after.rate == before.rate, "a transport failure is not a throttle: \(before.rate) → \(after.rate)")
+        #expect(after.pauses == 0 && after.throttled == 0 && after.mode == before.mode)
+        #expect(state.earliestAdmission(now: now) <= now.advanced(by: .seconds(1 / before.rate)), "no pause after them")
+    }
 }

@@ -36,7 +36,7 @@ import Testing
         defer { server.stop() }
         let transport = SocketTransport(maxConnections: 1)
         let error = await failure(transport, "https://localhost:\(server.port)/record.json")
-        guard case .tls(let reason) = error else {
+        guard case .tlsRefused(let reason) = error else {
             Issue.record("expected a TLS refusal, got \(String(describing: error))")
             return
         }
@@ -50,7 +50,7 @@ import Testing
         let transport = SocketTransport(maxConnections: 1, trustedCertificates: server.certificate)
         // 127.0.0.2 reaches the same loopback server, but the certificate names 127.0.0.1 only.
         let error = await failure(transport, "https://127.0.0.2:\(server.port)/record.json")
-        guard case .tls(let reason) = error else {
+        guard case .tlsRefused(let reason) = error else {
             Issue.record("expected a TLS refusal, got \(String(describing: error))")
             return
         }
@@ -60,7 +60,7 @@ import Testing
     @Test func aBundleThatCannotBeReadFailsEachRequestNamingIt() async throws {
         let transport = SocketTransport(maxConnections: 1, trustedCertificates: "/nonexistent/ca.pem")
         let error = await failure(transport, "https://localhost:1/record.json")
-        guard case .tls(let reason) = error else {
+        guard case .tlsRefused(let reason) = error else {
             Issue.record("expected a TLS set-up failure, got \(String(describing: error))")
             return
         }
@@ -77,7 +77,7 @@ import Testing
         defer { server.close() }
         let transport = SocketTransport(maxConnections: 1, timeout: .seconds(5))
         let error = await failure(transport, "https://127.0.0.1:\(server.port)/api/v2/conversations/x")
-        guard case .tls(let reason) = error else {
+        guard case .tlsRefused(let reason) = error else {
             Issue.record("expected a handshake failure, got \(String(describing: error))")
             return
         }

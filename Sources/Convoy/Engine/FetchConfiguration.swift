@@ -13,6 +13,9 @@ public struct FetchConfiguration: Sendable {
     public var backoff: Backoff
     /// Tuning of the shared rate limiter.
     public var limiter: RateLimiterConfiguration
+    /// The bounds of every exchange: an answer's size and a request's deadline. The engine does not
+    /// send itself; it is what a transport for the run is built with (`DefaultTransport`).
+    public var transportLimits = HTTPLimits()
     /// Sent as `User-Agent`.
     public var userAgent: String
     /// When set, only the ids of this shard are fetched; the others are counted and left alone.

@@ -9,12 +9,16 @@ import Synchronization
 /// the store's id table) → a task group keeps at most `concurrency` requests in flight → each request first
 /// takes a permit from the one shared ``RateLimiter`` → the answer goes back to the limiter (so
 /// every response's headers re-tune the budget) and is classified:
-/// - 2xx with a valid JSON body: kept (compacted, verbatim); the conversation moves to its next
-///   part's request, and when all are done its record goes to the output file;
+/// - 2xx with the document asked for (``AnswerCheck``: valid JSON of the part's shape, naming the
+///   conversation): kept (compacted, verbatim); the conversation moves to its next part's request,
+///   and when all are done its record goes to the output file;
 /// - 404 on the first part and other permanent 4xx: written to the errors file, not retried;
 ///   a 404 on a later part means the part does not apply (`null` in the record);
 /// - 429: retried once the limiter's pause (which holds back every sender) is over;
-/// - 5xx, 408, transport errors and unparseable bodies: retried after full-jitter backoff;
+/// - 5xx, 408 and transport errors: retried after full-jitter backoff;
+/// - a failure that would only repeat (a 2xx that is not the document asked for, a malformed or
+///   oversized answer): retried once, on a fresh connection, then written to the errors file;
+/// - a refused TLS certificate or handshake: the run stops, as no request to that server can pass;
 /// - 401: the credential provider may renew the token once per rejection; otherwise the run stops.
 ///
 /// A request that is waiting to retry holds no concurrency slot: its wait is a separate child
@@ -251,8 +255,26 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
 
     private enum Outcome: Sendable {
         case response(HTTPResponse, token: String?)
-        case transportError(String)
+        case transportError(TransportFailure)
     }
+
+    /// A transfer that failed, weighed for what trying again can do.
+    private struct TransportFailure: Sendable {
+        let reason: String
+        /// The same request would most likely fail the same way (``SocketTransportError/repeats``).
+        let repeats: Bool
+        /// Set when no request to this server can succeed until the user acts: the run stops.
+        let fatal: ConvoyError?
+
+        init(_ error: Error, apiBase: URL) {
+            reason = FetchEngine.describe(error)
+            repeats = (error as? SocketTransportError)?.repeats ?? false
+            fatal = FetchEngine.fatal(error, apiBase: apiBase)
+        }
+    }
+
+    /// Attempts at a step whose failure would only repeat: the first, and one more.
+    private static var repeatingAttempts: Int { 2 }
 
     private enum ChildResult: Sendable {
         /// The input was read to its end (or failed, or the run was cancelled).
@@ -397,6 +419,7 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
             if work.attempts > 1 { $0.retries += 1 }
         }
         let request = request(for: work)
+        let apiBase = configuration.apiBase
         group.addTask { [sender] in
             do {
                 let (response, token) = try await sender.send(request)
@@ -404,7 +427,7 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
             } catch BudgetedSender<C>.Failure.noToken(let error) {
                 return .failedToAuthenticate(conversations: 1, error)
             } catch BudgetedSender<C>.Failure.transport(let error) {
-                return .attempted(work, .transportError(Self.describe(error)))
+                return .attempted(work, .transportError(TransportFailure(error, apiBase: apiBase)))
             } catch {
                 return .cancelled(conversations: 1, inFlight: true)
             }
@@ -428,6 +451,7 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
                 relativeTo: configuration.apiBase.appendingPathComponent("/"))!.absoluteURL,
             headers: ["Accept": "application/json", "User-Agent": configuration.userAgent])
         let count = batch.works.count
+        let apiBase = configuration.apiBase
         group.addTask { [sender] in
             do {
                 let (response, token) = try await sender.send(request)
@@ -435,7 +459,7 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
             } catch BudgetedSender<C>.Failure.noToken(let error) {
                 return .failedToAuthenticate(conversations: count, error)
             } catch BudgetedSender<C>.Failure.transport(let error) {
-                return .batchAttempted(batch, .transportError(Self.describe(error)))
+                return .batchAttempted(batch, .transportError(TransportFailure(error, apiBase: apiBase)))
             } catch {
                 return .cancelled(conversations: count, inFlight: true)
             }
@@ -547,8 +571,16 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
         case .batchAttempted(let batch, let outcome):
             loop.inFlight -= 1
             switch outcome {
-            case .transportError:
-                retry(batch, delay: backoff(forAttempt: batch.attempts), in: &group, loop: &loop)
+            case .transportError(let failure):
+                if let fatal = failure.fatal {
+                    loop.abandoned += batch.works.count
+                    throw fatal
+                }
+                if failure.repeats {
+                    split(batch, orRetryAfter: nil, in: &group, loop: &loop)
+                } else {
+                    retry(batch, delay: backoff(forAttempt: batch.attempts), in: &group, loop: &loop)
+                }
             case .response(let response, let token):
                 try classify(response, token: token, batch: batch, in: &group, loop: &loop, store: store)
             }
@@ -561,10 +593,16 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
         case .attempted(var work, let outcome):
             loop.inFlight -= 1
             switch outcome {
-            case .transportError(let description):
+            case .transportError(let failure):
                 work.lastAnswer = nil
+                if let fatal = failure.fatal {
+                    loop.abandoned += 1
+                    throw fatal
+                }
                 try retryOrFail(
-                    work, reason: description, delay: backoff(for: work), in: &group, loop: &loop, store: store)
+                    work, reason: failure.reason, delay: backoff(for: work),
+                    attempts: failure.repeats ? Self.repeatingAttempts : configuration.maxAttempts, in: &group,
+                    loop: &loop, store: store)
             case .response(let response, let token):
                 work.lastAnswer = Provenance(response)
                 try classify(response, token: token, work: work, in: &group, loop: &loop, store: store)
@@ -578,14 +616,15 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
     ) throws {
         switch response.status {
         case 200..<300:
-            guard let document = JSONCompactor.compact(response.body) else {
+            let part: ConversationPart? = if case .get(let part) = work.steps[0] { part } else { nil }
+            switch AnswerCheck.verdict(response.body, part: part, id: work.id, status: response.status) {
+            case .document(let document):
+                try advance(work, answer: document, source: Provenance(response), loop: &loop, store: store)
+            case .rejected(let reason):
                 try retryOrFail(
-                    work,
-                    reason: "HTTP \(response.status) with a body that is not valid JSON (\(response.body.count) bytes)",
-                    delay: backoff(for: work), in: &group, loop: &loop, store: store)
-                return
+                    work, reason: reason, delay: .zero, attempts: Self.repeatingAttempts, in: &group, loop: &loop,
+                    store: store)
             }
-            try advance(work, answer: document, source: Provenance(response), loop: &loop, store: store)
         case 404 where !work.onFirstStep:
             // The conversation exists; this part does not apply to it.
             try advance(work, answer: nil, source: Provenance(response), loop: &loop, store: store)
@@ -787,11 +826,13 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
                 + "of --include) and run again; nothing was recorded for these ids, so the re-run fetches them")
     }
 
+    /// Retries `work` after `delay` while it has had fewer than `attempts` (by default the
+    /// configured most) at its current step; else writes its failure, retryable by a later run.
     private func retryOrFail(
-        _ work: Work, reason: String, delay: Duration, in group: inout TaskGroup<ChildResult>,
+        _ work: Work, reason: String, delay: Duration, attempts: Int? = nil, in group: inout TaskGroup<ChildResult>,
         loop: inout RunLoopState, store: OutputStore
     ) throws {
-        guard work.attempts < configuration.maxAttempts else {
+        guard work.attempts < min(attempts ?? configuration.maxAttempts, configuration.maxAttempts) else {
             try store.writeFailure(
                 FetchFailure(
                     id: work.id.description, status: work.lastAnswer?.status,
@@ -833,5 +874,28 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
     private static func describe(_ error: Error) -> String {
         let text = (error as? LocalizedError)?.errorDescription ?? "\(error)"
         return "transport error: " + String(text.prefix(200))
+    }
+
+    /// The error that stops the run for a transport failure no retry can mend, or nil.
+    private static func fatal(_ error: Error, apiBase: URL) -> ConvoyError? {
+        let reason: String
+        switch error {
+        case SocketTransportError.tlsRefused(let detail):
+            reason = detail
+        case let error as URLError where Self.certificateFailures.contains(error.code):
+            reason = error.localizedDescription
+        default:
+            return nil
+        }
+        return ConvoyError.tlsRefused(host: apiBase.host ?? "the API", reason: reason)
+    }
+
+    /// URLSession's codes for a certificate or handshake that will fail every time.
+    private static var certificateFailures: Set<URLError.Code> {
+        [
+            .serverCertificateUntrusted, .serverCertificateHasBadDate, .serverCertificateNotYetValid,
+            .serverCertificateHasUnknownRoot, .clientCertificateRejected, .clientCertificateRequired,
+            .secureConnectionFailed,
+        ]
     }
 }

@@ -163,8 +163,11 @@ public final class OAuthClientCredentials<C: Clock>: CredentialProvider where C.
                 response = try await transport.send(request)
             } catch is CancellationError {
                 throw CancellationError()
+            } catch SocketTransportError.tlsRefused(let reason) {
+                throw ConvoyError.tlsRefused(host: tokenURL.host ?? "the login server", reason: reason)
             } catch {
-                lastProblem = "the login server could not be reached"
+                let reason = (error as? LocalizedError)?.errorDescription ?? "\(error)"
+                lastProblem = "the login server could not be reached (\(reason.prefix(200)))"
                 try await clock.sleep(for: backoff.delay(forRetry: attempt, using: &generator))
                 continue
             }

@@ -105,7 +105,8 @@ public struct RateLimitObservation: Sendable, Equatable {
     }
 
     /// Parses `Retry-After`: delta seconds (`"42"`, also `"1.5"`) or an HTTP-date
-    /// (IMF-fixdate, RFC 850 or asctime). A date in the past gives zero; garbage gives nil.
+    /// (IMF-fixdate, RFC 850 or asctime). A negative number, a date in the past and garbage count as
+    /// absent (nil): none of them names a wait, and a client must not read one into it.
     public static func parseRetryAfter(_ value: String, now: Date = Date()) -> Duration? {
         let trimmed = value.trimmingASCIISpaces()
         if let seconds = Double(trimmed) {
@@ -117,7 +118,8 @@ public struct RateLimitObservation: Sendable, Equatable {
             formatter.timeZone = TimeZone(identifier: "GMT")
             formatter.dateFormat = format
             if let date = formatter.date(from: trimmed) {
-                return .seconds(max(0, date.timeIntervalSince(now)))
+                let seconds = date.timeIntervalSince(now)
+                return seconds > 0 ? .seconds(seconds) : nil
             }
         }
         return nil

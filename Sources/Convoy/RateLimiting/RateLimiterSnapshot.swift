@@ -27,6 +27,8 @@ public struct RateLimiterSnapshot: Sendable, Equatable {
     public var throttled: Int
     /// How many times every sender was paused.
     public var pauses: Int
+    /// The latest pause of every sender worth announcing, when there was one.
+    public var longPause: LongPause? = nil
 
     /// The learned sustainable rate, `limit ÷ window` requests per second, when known.
     public var learnedRate: Double? {

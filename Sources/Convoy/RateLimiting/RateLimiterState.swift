@@ -51,7 +51,9 @@ import Foundation
 /// `sent + min(P, maximumPause)`, in sending time like the window boundary, where `P` is the
 /// `Retry-After`, else the reset when the answer says nothing remains, else (without budget
 /// headers) one interval `1/r`, what one excess request costs a bucket, else `defaultPause`;
-/// pacing resumes from there one request at a time.
+/// pacing resumes from there one request at a time. A reset is capped at `maximumPause` too, so no
+/// header value can hold the run longer; a capped pause, or a `Retry-After` of 10 s or more, is
+/// kept as the snapshot's ``LongPause`` for the front end to announce.
 public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
     struct Window: Sendable {
         var limit: Int
@@ -99,6 +101,9 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
     private var others: (count: Double, seconds: Double, balance: Int) = (0, 0, 0)
     private var throttled = 0
     private var pauses = 0
+    /// The latest pause worth announcing (``LongPause``), and when it ends in sending time.
+    private var longPause: LongPause?
+    private var longPauseEnd: Instant?
 
     public init(configuration: RateLimiterConfiguration = .init(), now: Instant) {
         self.configuration = configuration
@@ -224,7 +229,7 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
     public func snapshot(now: Instant) -> RateLimiterSnapshot {
         RateLimiterSnapshot(
             mode: mode, limit: window?.limit, windowSeconds: window?.length.seconds, family: window?.family,
-            rate: rate(at: now), admitted: nextSequence, throttled: throttled, pauses: pauses)
+            rate: rate(at: now), admitted: nextSequence, throttled: throttled, pauses: pauses, longPause: longPause)
     }
 
     // MARK: - Private
@@ -242,10 +247,13 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
 
     private mutating func learn(_ observation: RateLimitObservation, from permit: RateLimitPermit, sentAt: Instant) {
         guard let limit = observation.limit, let serverRemaining = observation.remaining,
-            let reset = observation.resetAfter
+            let statedReset = observation.resetAfter
         else { return }
         let admittedSince = Int(clamping: nextSequence &- 1 &- permit.sequence)
         let remaining = max(0, serverRemaining - admittedSince)
+        // A reset beyond the longest pause (a year away, an epoch misread) is capped like one.
+        if serverRemaining == 0 { noteLongPause(requested: statedReset, source: .reset, sentAt: sentAt) }
+        let reset = min(statedReset, configuration.maximumPause)
         // The reset counts from when the server saw the request. Our next requests reach it as late
         // after they are sent as this one did, so the boundary, in our own sending time, is sentAt + reset.
         let end = sentAt + reset
@@ -324,6 +332,18 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
         self.window = window
     }
 
+    /// Records a pause the server asked for when it is long enough to announce. Several answers
+    /// asking for the same pause (every request in flight gets the 429) make one notice.
+    private mutating func noteLongPause(requested: Duration, source: LongPause.Source, sentAt: Instant) {
+        let applied = min(requested, configuration.maximumPause)
+        // A reset that nothing remains until is the window's ordinary end: worth a word only when capped.
+        guard requested > applied || (source == .retryAfter && applied >= LongPause.announced) else { return }
+        if let longPauseEnd, sentAt < longPauseEnd { return }  // the pause announced is still on
+        longPause = LongPause(
+            requested: requested, applied: applied, source: source, number: (longPause?.number ?? 0) + 1)
+        longPauseEnd = sentAt + applied
+    }
+
     private mutating func pause(
         observation: RateLimitObservation, permit: RateLimitPermit, sentAt: Instant, now: Instant
     ) {
@@ -339,6 +359,11 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
                 streak < RateSearch<Instant>.unmeasuredLimit
                 ? .seconds(1 / rate(at: now))
                 : configuration.defaultPause * Double(1 << min(streak - RateSearch<Instant>.unmeasuredLimit, 4))
+        }
+        if let retryAfter = observation.retryAfter {
+            noteLongPause(requested: retryAfter, source: .retryAfter, sentAt: sentAt)
+        } else if observation.remaining == 0, let reset = observation.resetAfter {
+            noteLongPause(requested: reset, source: .reset, sentAt: sentAt)
         }
         delay = min(delay, configuration.maximumPause)
         if let retryAfter = observation.retryAfter {

@@ -6,9 +6,11 @@ import Foundation
 /// libcurl honours and the socket transport does not, or when `CONVOY_TRANSPORT=urlsession` asks
 /// for it (a way back should a server and the socket transport disagree).
 ///
-/// Both refuse redirects, honour cancellation and bound a request by `timeout` without data, so
-/// which one carries a request changes the memory a run grows by (URLSession in Swift 6.3.1 leaks
-/// about 100 bytes a request), not its behaviour.
+/// Both refuse redirects, honour cancellation, bound a request by `timeout` without data and by
+/// ``HTTPLimits/requestTimeout`` in all, and refuse an answer over ``HTTPLimits/maxResponseBytes``,
+/// so which one carries a request changes the memory a run grows by (URLSession in Swift 6.3.1
+/// leaks about 100 bytes a request, and buffers a whole answer before its size can be refused),
+/// not its behaviour.
 public final class DefaultTransport: HTTPTransport {
     private let sockets: SocketTransport
     private let session: URLSessionTransport
@@ -17,13 +19,14 @@ public final class DefaultTransport: HTTPTransport {
     /// - Parameters:
     ///   - maxConnectionsPerHost: parallel connections; keep it at least the engine's concurrency.
     ///   - timeout: how long one request may go without data before it fails.
+    ///   - limits: the deadline of a whole request and the largest answer accepted.
     ///   - environment: where proxy settings are read (the process's, by default).
     public init(
-        maxConnectionsPerHost: Int, timeout: Duration = .seconds(60),
+        maxConnectionsPerHost: Int, timeout: Duration = .seconds(60), limits: HTTPLimits = HTTPLimits(),
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) {
-        sockets = SocketTransport(maxConnections: maxConnectionsPerHost, timeout: timeout)
-        session = URLSessionTransport(maxConnectionsPerHost: maxConnectionsPerHost, timeout: timeout)
+        sockets = SocketTransport(maxConnections: maxConnectionsPerHost, timeout: timeout, limits: limits)
+        session = URLSessionTransport(maxConnectionsPerHost: maxConnectionsPerHost, timeout: timeout, limits: limits)
         socketSchemes = Self.socketSchemes(environment: environment, tls: SocketTransport.supportsTLS)
     }
 

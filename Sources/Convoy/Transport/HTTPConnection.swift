@@ -4,14 +4,17 @@ import Glibc
 /// One blocking HTTP/1.1 connection over TCP, plain or through a `TLSStream`, used by one
 /// `SocketTransport` worker thread at a time.
 ///
-/// Framing follows RFC 9112: an answer's body ends at `Content-Length`, at the last chunk of a
-/// `chunked` transfer coding, or (with neither) at the close; `HEAD`, 1xx, 204 and 304 answers have
-/// none. Interim 1xx answers are skipped. The connection stays reusable only when the answer was
-/// fully read, was framed by length or chunks, and neither side asked to close.
+/// The bytes are framed by an `HTTPResponseDecoder` (RFC 9112; its doc lists the lenient forms
+/// accepted). The connection stays reusable only when the decoder says so (the answer was read
+/// exactly to its end, framed, and neither side asked to close), and before a reused connection
+/// carries a request, ``isStale`` checks that nothing arrived on it meanwhile: a late byte is
+/// either the server's close or an answer no request asked for, and either way the request goes on
+/// a fresh connection instead of being answered by it.
 ///
-/// Every `recv` and `send` is bounded by `SO_RCVTIMEO` / `SO_SNDTIMEO` (the transport's timeout:
-/// how long no byte may move), and `shutdown(2)` from another thread wakes a blocked call, which is
-/// how a cancelled request stops.
+/// Time: every `recv` and `send` is bounded by the idle timeout (how long no byte may move) and by
+/// what is left of the exchange's deadline (``HTTPLimits/requestTimeout``), through `SO_RCVTIMEO`
+/// and `SO_SNDTIMEO`; `shutdown(2)` from another thread wakes a blocked call, which is how a
+/// cancelled request stops.
 final class HTTPConnection {
     /// `scheme://host:port` this connection is to; a request for another endpoint opens its own.
     let endpoint: String
@@ -21,25 +24,24 @@ final class HTTPConnection {
     private(set) var isReusable = true
     private let timeoutSeconds: Double
     private let tls: TLSStream?
-    private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-    private var start = 0
-    private var end = 0
-    /// Bytes of the current answer received so far: 0 means the peer sent nothing.
-    private var answerBytes = 0
+    private var decoder: HTTPResponseDecoder
+    /// The receive and send timeouts set on the socket now, in seconds.
+    private var socketTimeout: Double
 
-    /// The largest status line plus header section accepted.
-    static let maximumHeadBytes = 256 * 1024
-
-    private init(endpoint: String, descriptor: Int32, timeoutSeconds: Double, tls: TLSStream?) {
+    private init(endpoint: String, descriptor: Int32, timeoutSeconds: Double, tls: TLSStream?, limits: HTTPLimits) {
         self.endpoint = endpoint
         self.descriptor = descriptor
         self.timeoutSeconds = timeoutSeconds
+        self.socketTimeout = timeoutSeconds
         self.tls = tls
+        self.decoder = HTTPResponseDecoder(limits: limits)
     }
 
     /// Resolves `host`, connects to the first address that accepts within `timeout`, sets
     /// `TCP_NODELAY` and the I/O timeouts, and with a `tls` context shakes hands for `host`.
-    static func open(host: String, port: Int, timeout: Duration, tls: TLSContext?) throws -> HTTPConnection {
+    static func open(
+        host: String, port: Int, timeout: Duration, tls: TLSContext?, limits: HTTPLimits
+    ) throws -> HTTPConnection {
         let endpoint = (tls == nil ? "http://" : "https://") + (host.contains(":") ? "[\(host)]" : host) + ":\(port)"
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
@@ -75,7 +77,8 @@ final class HTTPConnection {
                     try TLSStream(context: $0, descriptor: descriptor, host: host, timeoutSeconds: timeout.seconds)
                 }
                 return HTTPConnection(
-                    endpoint: endpoint, descriptor: descriptor, timeoutSeconds: timeout.seconds, tls: stream)
+                    endpoint: endpoint, descriptor: descriptor, timeoutSeconds: timeout.seconds, tls: stream,
+                    limits: limits)
             } catch {
                 Glibc.close(descriptor)
                 throw error
@@ -108,23 +111,57 @@ final class HTTPConnection {
         Glibc.close(descriptor)
     }
 
-    /// Sends `request` (its head and body in one write) and reads the whole answer.
+    /// True when something arrived on this idle connection since its last answer: the server's
+    /// close, or bytes that no request asked for. Either way it must not carry another request.
+    var isStale: Bool {
+        if decoder.unreadBytes > 0 { return true }
+        var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&waiting, 1, 0) != 0
+    }
+
+    /// Sends `request` (its head and body in one write) and reads the whole answer, by `deadline`.
     ///
     /// Throws `SocketTransportError.closedBeforeAnswer` only when the peer sent no byte of an answer,
     /// which on a reused connection means the server had closed it idle: the caller may retry once
     /// on a fresh connection.
-    func exchange(_ request: HTTPRequest, target: String, hostHeader: String) throws -> HTTPResponse {
+    func exchange(
+        _ request: HTTPRequest, target: String, hostHeader: String, deadline: ContinuousClock.Instant
+    ) throws -> HTTPResponse {
         isReusable = false
-        answerBytes = 0
+        decoder.begin(method: request.method)
+        try limitSocketTimeout(to: deadline)
         try write(Self.encode(request, target: target, hostHeader: hostHeader))
         while true {
-            let (status, headers, keepAlive) = try readHead()
-            if (100..<200).contains(status) && status != 101 { continue }
-            let body = try readBody(status: status, method: request.method, headers: headers)
-            isReusable = body.framed && keepAlive
-            return HTTPResponse(status: status, headers: headers, body: body.data)
+            if let response = try decoder.decode() {
+                isReusable = decoder.isReusable
+                return response
+            }
+            try limitSocketTimeout(to: deadline)
+            guard try fill() else { return try decoder.finish() }
         }
     }
+
+    /// Sets the socket's timeouts to the idle timeout or what is left until `deadline`, whichever is
+    /// shorter; throws when the deadline has passed.
+    private func limitSocketTimeout(to deadline: ContinuousClock.Instant) throws {
+        let left = (deadline - ContinuousClock.now).seconds
+        guard left > 0 else { throw SocketTransportError.requestTimedOut(seconds: requestTimeoutSeconds) }
+        let wanted = min(timeoutSeconds, left)
+        guard abs(wanted - socketTimeout) > 0.001 else { return }
+        var limit = timeval(seconds: max(wanted, 0.001))
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        socketTimeout = wanted
+    }
+
+    /// The error for a socket call that ran out of time: the deadline's when it was the shorter bound.
+    private var timeoutError: SocketTransportError {
+        socketTimeout < timeoutSeconds - 0.001
+            ? .requestTimedOut(seconds: requestTimeoutSeconds) : .timedOut(seconds: timeoutSeconds)
+    }
+
+    /// The request timeout in seconds, to the millisecond, as the error says it.
+    private var requestTimeoutSeconds: Double { (decoder.limits.requestTimeout.seconds * 1000).rounded() / 1000 }
 
     // MARK: - Request
 
@@ -159,8 +196,12 @@ final class HTTPConnection {
         var sent = 0
         while sent < bytes.count {
             if let tls {
-                sent += try bytes.withUnsafeBytes { raw in
-                    try tls.write(raw.baseAddress! + sent, count: raw.count - sent, timeoutSeconds: timeoutSeconds)
+                do {
+                    sent += try bytes.withUnsafeBytes { raw in
+                        try tls.write(raw.baseAddress! + sent, count: raw.count - sent, timeoutSeconds: timeoutSeconds)
+                    }
+                } catch SocketTransportError.timedOut {
+                    throw timeoutError
                 }
                 continue
             }
@@ -173,7 +214,7 @@ final class HTTPConnection {
             }
             let code = errno
             if code == EINTR { continue }
-            if code == EAGAIN || code == EWOULDBLOCK { throw SocketTransportError.timedOut(seconds: timeoutSeconds) }
+            if code == EAGAIN || code == EWOULDBLOCK { throw timeoutError }
             // A peer that closed an idle keep-alive connection shows up here or on the first read.
             if code == EPIPE || code == ECONNRESET { throw SocketTransportError.closedBeforeAnswer }
             throw SocketTransportError.socket(call: "send", reason: SocketTransportError.describeErrno(code))
@@ -182,181 +223,29 @@ final class HTTPConnection {
 
     // MARK: - Answer
 
-    /// Reads a status line and header section: (status, fields, whether the connection may stay open).
-    private func readHead() throws -> (Int, HTTPHeaders, Bool) {
-        // Bytes already searched, counted from `start`: `fill()` may move the buffer's contents.
-        var searched = 0
-        while true {
-            if let found = Self.find(crlfcrlf: buffer, from: start + max(0, searched - 3), to: end) {
-                let head = String(decoding: buffer[start..<found], as: UTF8.self)
-                start = found + 4
-                return try Self.parse(head: head)
-            }
-            searched = end - start
-            guard end - start < Self.maximumHeadBytes else {
-                throw SocketTransportError.malformedAnswer("a head longer than \(Self.maximumHeadBytes) bytes")
-            }
-            guard try fill() else {
-                throw answerBytes == 0
-                    ? SocketTransportError.closedBeforeAnswer
-                    : SocketTransportError.closedMidAnswer("in the head")
-            }
-        }
-    }
-
-    static func parse(head: String) throws -> (Int, HTTPHeaders, Bool) {
-        var lines = head.split(separator: "\r\n", omittingEmptySubsequences: false)[...]
-        let statusLine = lines.popFirst() ?? ""
-        let parts = statusLine.split(separator: " ", maxSplits: 2)
-        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = Int(parts[1]), (100...999).contains(status)
-        else {
-            throw SocketTransportError.malformedAnswer("status line \"\(statusLine.prefix(60))\"")
-        }
-        var fields: [(String, String)] = []
-        for line in lines {
-            guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else {
-                throw SocketTransportError.malformedAnswer("header line \"\(line.prefix(60))\"")
-            }
-            fields.append((String(line[..<colon]), String(line[line.index(after: colon)...])))
-        }
-        let headers = HTTPHeaders(fields)
-        let options = Self.list(headers["connection"]?.lowercased())
-        let keepAlive = parts[0] == "HTTP/1.0" ? options.contains("keep-alive") : !options.contains("close")
-        return (status, headers, keepAlive)
-    }
-
-    /// The elements of a comma-separated field value (RFC 9110 §5.6.1), trimmed.
-    private static func list(_ value: String?) -> [String] {
-        (value ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-    }
-
-    private struct Body {
-        var data: Data
-        /// Whether the body's end was framed (by length or chunks), so the connection can carry on.
-        var framed: Bool
-    }
-
-    private func readBody(status: Int, method: String, headers: HTTPHeaders) throws -> Body {
-        if method == "HEAD" || status == 204 || status == 304 { return Body(data: Data(), framed: true) }
-        // Repeated fields arrive joined with ", " (`HTTPHeaders`): the last coding is the outermost.
-        if let codings = Self.list(headers["transfer-encoding"]?.lowercased()).last {
-            guard codings == "chunked" else {
-                throw SocketTransportError.malformedAnswer("transfer coding \"\(codings.prefix(40))\"")
-            }
-            return Body(data: try readChunks(), framed: true)
-        }
-        if let text = headers["content-length"] {
-            // A repeated Content-Length is valid only when every copy says the same.
-            let lengths = Set(Self.list(text))
-            guard lengths.count == 1, let length = lengths.first.flatMap({ Int($0) }), length >= 0 else {
-                throw SocketTransportError.malformedAnswer("Content-Length \"\(text.prefix(40))\"")
-            }
-            return Body(data: try readExactly(length, what: "the body"), framed: true)
-        }
-        var data = Data()
-        while true {
-            data.append(contentsOf: buffer[start..<end])
-            start = end
-            guard try fill() else { return Body(data: data, framed: false) }
-        }
-    }
-
-    private func readChunks() throws -> Data {
-        var data = Data()
-        while true {
-            let line = try readLine(what: "a chunk size")
-            let sizeText = line.split(separator: ";", maxSplits: 1).first.map(String.init) ?? ""
-            guard let size = Int(sizeText.trimmingASCIISpaces(), radix: 16), size >= 0 else {
-                throw SocketTransportError.malformedAnswer("chunk size \"\(line.prefix(20))\"")
-            }
-            if size == 0 {
-                while try !readLine(what: "the trailer").isEmpty {}
-                return data
-            }
-            data.append(try readExactly(size, what: "a chunk"))
-            guard try readLine(what: "a chunk's end").isEmpty else {
-                throw SocketTransportError.malformedAnswer("a chunk longer than its size")
-            }
-        }
-    }
-
-    private func readLine(what: String) throws -> String {
-        while true {
-            if let newline = buffer[start..<end].firstIndex(of: 10) {
-                let lineEnd = newline > start && buffer[newline - 1] == 13 ? newline - 1 : newline
-                let line = String(decoding: buffer[start..<lineEnd], as: UTF8.self)
-                start = newline + 1
-                return line
-            }
-            guard end - start < 8192 else { throw SocketTransportError.malformedAnswer("\(what) line too long") }
-            guard try fill() else { throw SocketTransportError.closedMidAnswer("in \(what)") }
-        }
-    }
-
-    private func readExactly(_ count: Int, what: String) throws -> Data {
-        var data = Data(capacity: count)
-        while data.count < count {
-            if start == end {
-                guard try fill() else {
-                    throw SocketTransportError.closedMidAnswer("\(data.count) of \(count) bytes of \(what)")
-                }
-            }
-            let take = min(count - data.count, end - start)
-            data.append(contentsOf: buffer[start..<(start + take)])
-            start += take
-        }
-        return data
-    }
-
-    /// Reads more bytes into the buffer; false at the peer's close (or reset).
+    /// Reads more bytes into the decoder; false at the peer's close (or reset).
     private func fill() throws -> Bool {
-        if start == end {
-            start = 0
-            end = 0
-        } else if end == buffer.count {
-            if start > 0 {
-                buffer.replaceSubrange(0..<(end - start), with: buffer[start..<end])
-                end -= start
-                start = 0
-            } else {
-                buffer.append(contentsOf: repeatElement(0, count: buffer.count))
-            }
+        // Read before `receive`: the closure may not touch `decoder`, which `receive` is changing.
+        let timedOut = timeoutError
+        let (descriptor, tls, timeoutSeconds) = (self.descriptor, self.tls, self.timeoutSeconds)
+        do {
+            return try decoder.receive { space in
+                if let tls {
+                    return try tls.read(into: space.baseAddress!, count: space.count, timeoutSeconds: timeoutSeconds)
+                }
+                while true {
+                    let count = recv(descriptor, space.baseAddress!, space.count, 0)
+                    if count >= 0 { return count }
+                    let code = errno
+                    if code == EINTR { continue }
+                    if code == EAGAIN || code == EWOULDBLOCK { throw timedOut }
+                    if code == ECONNRESET { return 0 }
+                    throw SocketTransportError.socket(call: "recv", reason: SocketTransportError.describeErrno(code))
+                }
+            } > 0
+        } catch SocketTransportError.timedOut {
+            throw timedOut  // TLS reports its time-outs without knowing which bound ran out
         }
-        if let tls {
-            let count = try buffer.withUnsafeMutableBytes { raw in
-                try tls.read(into: raw.baseAddress! + end, count: raw.count - end, timeoutSeconds: timeoutSeconds)
-            }
-            end += count
-            answerBytes += count
-            return count > 0
-        }
-        while true {
-            let count = buffer.withUnsafeMutableBytes { raw in
-                recv(descriptor, raw.baseAddress! + end, raw.count - end, 0)
-            }
-            if count > 0 {
-                end += count
-                answerBytes += count
-                return true
-            }
-            if count == 0 { return false }
-            let code = errno
-            if code == EINTR { continue }
-            if code == EAGAIN || code == EWOULDBLOCK { throw SocketTransportError.timedOut(seconds: timeoutSeconds) }
-            if code == ECONNRESET { return false }
-            throw SocketTransportError.socket(call: "recv", reason: SocketTransportError.describeErrno(code))
-        }
-    }
-
-    private static func find(crlfcrlf bytes: [UInt8], from: Int, to: Int) -> Int? {
-        var index = from
-        while index + 3 < to {
-            if bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
-                return index
-            }
-            index += 1
-        }
-        return nil
     }
 }
 

@@ -20,8 +20,11 @@ import Glibc
 ///   never shuts down a descriptor number that a newer socket has reused.
 ///
 /// A request whose reused connection turns out closed before any byte of an answer (the server
-/// timed the idle connection out) goes once more on a fresh connection, as curl does. Redirects are
-/// returned, not followed. Connecting and each `send`/`recv` are bounded by `timeout`.
+/// timed the idle connection out) goes once more on a fresh connection, as curl does; one on which
+/// something arrived while it was idle (`HTTPConnection.isStale`) is not reused at all. Redirects
+/// are returned, not followed. Connecting and each `send`/`recv` are bounded by `timeout`, each
+/// exchange by ``HTTPLimits/requestTimeout``, and each answer's size by
+/// ``HTTPLimits/maxResponseBytes``.
 public final class SocketTransport: HTTPTransport {
     private let pool: Pool
 
@@ -32,13 +35,17 @@ public final class SocketTransport: HTTPTransport {
     ///   - maxConnections: worker threads and so parallel connections; keep it at least the
     ///     engine's concurrency.
     ///   - timeout: how long connecting, the handshake, or one request may go without a byte moving.
+    ///   - limits: the deadline of a whole exchange and the bounds on an answer's size.
     ///   - trustedCertificates: a PEM bundle to verify servers against instead of the system's
     ///     trust store (a private CA); a bundle that cannot be read fails every https request.
-    public init(maxConnections: Int, timeout: Duration = .seconds(60), trustedCertificates: String? = nil) {
+    public init(
+        maxConnections: Int, timeout: Duration = .seconds(60), limits: HTTPLimits = HTTPLimits(),
+        trustedCertificates: String? = nil
+    ) {
         let tls = TLSLibrary.shared.map { library in
             Result { try library.makeClientContext(trustedCertificates: trustedCertificates) }
         }
-        pool = Pool(maxWorkers: max(1, maxConnections), timeout: timeout, tls: tls)
+        pool = Pool(maxWorkers: max(1, maxConnections), timeout: timeout, limits: limits, tls: tls)
     }
 
     deinit {
@@ -82,12 +89,14 @@ public final class SocketTransport: HTTPTransport {
         private var closed = false
         private let maxWorkers: Int
         let timeout: Duration
+        let limits: HTTPLimits
         /// The client context for https, made once; nil when no libssl could be opened.
         let tls: Result<TLSContext, Error>?
 
-        init(maxWorkers: Int, timeout: Duration, tls: Result<TLSContext, Error>?) {
+        init(maxWorkers: Int, timeout: Duration, limits: HTTPLimits, tls: Result<TLSContext, Error>?) {
             self.maxWorkers = maxWorkers
             self.timeout = timeout
+            self.limits = limits
             self.tls = tls
         }
 
@@ -233,7 +242,7 @@ public final class SocketTransport: HTTPTransport {
             if let query = url.query(percentEncoded: true) { target += "?" + query }
 
             var reused = false
-            if let current = connection, current.endpoint == endpoint, current.isReusable {
+            if let current = connection, current.endpoint == endpoint, current.isReusable, !current.isStale {
                 reused = true
             } else {
                 connection?.close()
@@ -244,12 +253,15 @@ public final class SocketTransport: HTTPTransport {
                 if let current = connection {
                     live = current
                 } else {
-                    live = try HTTPConnection.open(host: host, port: port, timeout: timeout, tls: context)
+                    live = try HTTPConnection.open(
+                        host: host, port: port, timeout: timeout, tls: context, limits: limits)
                     connection = live
                 }
                 guard attach(live.descriptor, to: job) else { throw CancellationError() }
                 do {
-                    return try live.exchange(job.request, target: target, hostHeader: hostHeader)
+                    return try live.exchange(
+                        job.request, target: target, hostHeader: hostHeader,
+                        deadline: .now + limits.requestTimeout)
                 } catch SocketTransportError.closedBeforeAnswer where reused {
                     _ = detach(job)
                     live.close()

@@ -134,7 +134,7 @@ final class TLSLibrary: Sendable {
     /// `SSL_new` on one context from many threads once it is set up.
     func makeClientContext(trustedCertificates: String?) throws -> TLSContext {
         guard let context = contextNew(clientMethod()) else {
-            throw SocketTransportError.tls("cannot create a TLS context: \(lastError())")
+            throw SocketTransportError.tlsRefused("cannot create a TLS context: \(lastError())")
         }
         contextSetVerify(context, Self.verifyPeer, nil)
         _ = contextControl(context, Self.minimumVersionControl, Self.tls12, nil)
@@ -143,7 +143,7 @@ final class TLSLibrary: Sendable {
             trustedCertificates.map { contextLoadLocations(context, $0, nil) } ?? contextDefaultPaths(context)
         guard loaded == 1 else {
             contextFree(context)
-            throw SocketTransportError.tls(
+            throw SocketTransportError.tlsRefused(
                 "cannot load the trusted certificates \(trustedCertificates ?? "of the system"): \(lastError())")
         }
         return TLSContext(library: self, context: context)

@@ -46,7 +46,7 @@ final class TLSStream {
         if verification != 0 {
             library.clearErrors()
             let reason = library.verifyErrorString(verification).map { String(cString: $0) } ?? "code \(verification)"
-            return .tls("the server's certificate was refused: \(reason)")
+            return .tlsRefused("the server's certificate was refused: \(reason)")
         }
         if kind == TLSLibrary.errorWantRead || kind == TLSLibrary.errorWantWrite {
             return .timedOut(seconds: timeoutSeconds)
@@ -54,10 +54,11 @@ final class TLSStream {
         let queued = library.nextError()
         library.clearErrors()
         if kind == TLSLibrary.errorSyscall && queued == 0 {
+            // The connection went away mid-handshake: the network's doing, worth another try.
             let detail = code == 0 ? "the server closed the connection" : SocketTransportError.describeErrno(code)
             return .tls("the handshake failed: \(detail)")
         }
-        return .tls("the handshake failed: \(library.describe(queued))")
+        return .tlsRefused("the handshake failed: \(library.describe(queued))")
     }
 
     deinit {

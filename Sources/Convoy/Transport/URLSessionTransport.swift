@@ -14,11 +14,15 @@ import Foundation
 /// `URLSession.data(for:)` does not do that on Linux).
 public final class URLSessionTransport: HTTPTransport {
     private let session: URLSession
+    private let limits: HTTPLimits
 
     /// - Parameters:
     ///   - maxConnectionsPerHost: parallel connections; keep it at least the engine's concurrency.
     ///   - timeout: how long one request may go without data before it fails.
-    public init(maxConnectionsPerHost: Int, timeout: Duration = .seconds(60)) {
+    ///   - limits: the whole request's deadline (`timeoutIntervalForResource`) and the largest
+    ///     answer accepted, checked once URLSession has it (it cannot be stopped part-way).
+    public init(maxConnectionsPerHost: Int, timeout: Duration = .seconds(60), limits: HTTPLimits = HTTPLimits()) {
+        self.limits = limits
         let configuration = URLSessionConfiguration.ephemeral
         configuration.httpMaximumConnectionsPerHost = max(1, maxConnectionsPerHost)
         configuration.requestCachePolicy = .reloadIgnoringLocalAndRemoteCacheData
@@ -26,6 +30,7 @@ public final class URLSessionTransport: HTTPTransport {
         configuration.httpCookieStorage = nil
         configuration.httpShouldSetCookies = false
         configuration.timeoutIntervalForRequest = timeout.seconds
+        configuration.timeoutIntervalForResource = limits.requestTimeout.seconds
         session = URLSession(configuration: configuration, delegate: RefuseRedirects(), delegateQueue: nil)
     }
 
@@ -41,6 +46,7 @@ public final class URLSessionTransport: HTTPTransport {
             urlRequest.setValue(value, forHTTPHeaderField: name)
         }
         let box = TaskBox()
+        let maxResponseBytes = limits.maxResponseBytes
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponse, Error>) in
                 let task = session.dataTask(with: urlRequest) { data, response, error in
@@ -51,6 +57,10 @@ public final class URLSessionTransport: HTTPTransport {
                     }
                     guard let http = response as? HTTPURLResponse else {
                         continuation.resume(throwing: URLError(.badServerResponse))
+                        return
+                    }
+                    guard (data?.count ?? 0) <= maxResponseBytes else {
+                        continuation.resume(throwing: SocketTransportError.responseTooLarge(limit: maxResponseBytes))
                         return
                     }
                     let headers = HTTPHeaders(
