@@ -46,6 +46,34 @@ import Testing
         }
     }
 
+    @Test func aRankThatIsNotWholeRoundsUp() {
+        // Rank ⌈p/100 · n⌉: p99 of 10 values is the 10th (9.9 → 10), the largest, not the 9th.
+        // p91 (9.1) tells rounding up from rounding to nearest, p40 of 3 (1.2) as well, and p10 of 3
+        // (0.3) is still the smallest: rank 1, not 0.
+        var ten = LatencyHistogram()
+        for value in UInt64(1)...10 { ten.record(value * 100) }
+        #expect(ten.value(atPercentile: 99) == 1000)
+        #expect(ten.value(atPercentile: 91) == 1000)
+        #expect(ten.value(atPercentile: 90) == 900, "a whole rank: the 9th")
+        #expect(ten.value(atPercentile: 25) == 300)
+        var three = LatencyHistogram()
+        for value in [UInt64(10), 20, 30] { three.record(value) }
+        #expect(three.value(atPercentile: 40) == 20)
+        #expect(three.value(atPercentile: 10) == 10)
+        #expect(three.value(atPercentile: 99.9) == 30)
+    }
+
+    @Test func theSummaryReportsP99OfTenAnswersAsTheSlowest() {
+        // Ten answers, 10 ms to 100 ms after their due time: p99 in the summary is the slowest.
+        let samples = (1...10).map { k in
+            LoadSample(intended: 0, sent: 0, answered: Double(k) / 100, status: 200)
+        }
+        let summary = LoadSummary(samples: samples, dropped: [], elapsed: 1, schedule: nil)
+        #expect(summary.latency.p99 == 100 && summary.latency.max == 100)
+        #expect(summary.latency.p95 == 100, "rank 9.5 is the 10th as well")
+        #expect(summary.latencyFromSend.p99 == 100)
+    }
+
     @Test func mergingAddsCounts() {
         var a = LatencyHistogram()
         var b = LatencyHistogram()

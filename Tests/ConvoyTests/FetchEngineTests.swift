@@ -142,6 +142,53 @@ func idsIn(_ path: String) throws -> [String] {
         #expect(Set(try idsIn(folder.file("o.ndjson"))) == Set(ids))
     }
 
+    @Test func idsThatFailTogetherAreNotRetriedTogether() async throws {
+        // On the manual clock: 20 ids answer 500 at the same instant. Full jitter spreads their
+        // retries over the whole first ceiling (1 s); without it they would all come back at 1 s.
+        // The answers carry no budget headers, so the limiter paces nobody apart. The engine draws
+        // from the system generator, so the spread is checked with a margin: 20 uniform draws over
+        // 1 s all fall within 250 ms of one another with a probability below 1e-10.
+        let folder = try TemporaryDirectory()
+        let ids = makeIDs(20)
+        let clock = ManualClock()
+        let sent = Mutex<[(attempt: Int, at: Duration)]>([])
+        let transport = FakeTransport { id, attempt in
+            sent.withLock { $0.append((attempt, clock.now.offset)) }
+            return HTTPResponse(
+                status: attempt == 1 ? 500 : 200, body: Data(attempt == 1 ? "{}".utf8 : #"{"id":"\#(id)"}"#.utf8))
+        }
+        var configuration = FetchConfiguration(apiBase: URL(string: "http://127.0.0.1:1")!)
+        configuration.concurrency = ids.count
+        configuration.backoff = Backoff(base: .seconds(1), cap: .seconds(1))
+        configuration.limiter.initialRate = 100_000
+        let engine = FetchEngine(configuration: configuration, transport: transport, clock: clock)
+        let store = UncheckedBox(
+            try OutputStore(outputPath: folder.file("o.ndjson"), errorsPath: folder.file("e.ndjson")))
+        let run = Task { try await engine.run(ids: lines(ids), store: store.value) }
+        // Every id failed and waits to retry; the clock has not moved.
+        try await waitUntil { sent.withLock { $0.count } == ids.count && clock.sleeperCount == ids.count }
+        // Then one deadline at a time, each once the retries it woke have been sent, so that every
+        // retry is seen at its own instant.
+        var woken = 0
+        while woken < ids.count {
+            let asleep = clock.sleeperCount
+            clock.advance(to: clock.nextDeadline!)
+            woken += asleep - clock.sleeperCount
+            try await waitUntil { sent.withLock { $0.count } == ids.count + woken }
+        }
+        let summary = try await run.valueFollowingCancellation
+
+        #expect(summary.fetched == ids.count && summary.retries == ids.count)
+        let log = sent.withLock { $0 }
+        #expect(
+            log.filter { $0.attempt == 1 }.map(\.at) == Array(repeating: .zero, count: ids.count), "failed together")
+        let retries = log.filter { $0.attempt == 2 }.map(\.at)
+        #expect(retries.count == ids.count)
+        #expect(retries.allSatisfy { $0 >= .zero && $0 <= .seconds(1) }, "each within the ceiling")
+        #expect(Set(retries).count == ids.count, "each at an instant of its own: \(retries)")
+        #expect(retries.max()! - retries.min()! > .milliseconds(250), "spread over the ceiling: \(retries)")
+    }
+
     @Test func unauthorizedStopsTheRunWithoutLosingTheID() async throws {
         let folder = try TemporaryDirectory()
         let transport = FakeTransport { _, _ in FakeTransport.status(401) }

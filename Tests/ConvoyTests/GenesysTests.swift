@@ -143,6 +143,25 @@ final class FakeLoginServer: HTTPTransport {
     }
 }
 
+/// A login server whose answers take `latency` of a manual clock: the clock moves on while the
+/// token request is in flight.
+final class SlowLoginServer: HTTPTransport {
+    let clock: ManualClock
+    let latency: Duration
+    let server: FakeLoginServer
+
+    init(clock: ManualClock, latency: Duration, script: @escaping @Sendable (Int) -> HTTPResponse) {
+        self.clock = clock
+        self.latency = latency
+        self.server = FakeLoginServer(script: script)
+    }
+
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        clock.advance(by: latency)
+        return try await server.send(request)
+    }
+}
+
 @Suite(.timeLimit(.minutes(1))) struct OAuthClientCredentialsTests {
     static let credentials = ClientCredentials(clientID: "client", clientSecret: "hunter2")
     static let login = URL(string: "http://127.0.0.1:1")!
@@ -173,6 +192,26 @@ final class FakeLoginServer: HTTPTransport {
         #expect(try await oauth.accessToken() == "t1", "still fresh")
         clock.advance(by: .seconds(2))  // 91 s: inside the 10 s margin of a 100 s token
         #expect(try await oauth.accessToken() == "t2", "renewed before it expired")
+        #expect(oauth.tokenRequests == 2)
+    }
+
+    @Test func aTokensLifeCountsFromItsRequestNotItsAnswer() async throws {
+        // Requested at 0 s, answered at 5 s with expires_in 60: it expires at 60 s, so with the 6 s
+        // margin it is renewed from 54 s on (counted from the answer it would last until 59 s).
+        let clock = ManualClock()
+        let server = SlowLoginServer(clock: clock, latency: .seconds(5)) { n in
+            FakeLoginServer.token("t\(n)", expiresIn: 60)
+        }
+        let oauth = OAuthClientCredentials(
+            credentials: Self.credentials, loginBase: Self.login, transport: server, clock: clock)
+        #expect(try await oauth.accessToken() == "t1")
+        #expect(clock.now == ManualClock.Instant(offset: .seconds(5)), "the answer took 5 s")
+        clock.advance(to: ManualClock.Instant(offset: .milliseconds(53_999)))
+        #expect(oauth.isFresh("t1"))
+        #expect(try await oauth.accessToken() == "t1", "still fresh just before 54 s")
+        clock.advance(to: ManualClock.Instant(offset: .seconds(54)))
+        #expect(!oauth.isFresh("t1"), "due for renewal 6 s before 60 s")
+        #expect(try await oauth.accessToken() == "t2")
         #expect(oauth.tokenRequests == 2)
     }
 
