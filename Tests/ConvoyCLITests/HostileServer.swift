@@ -12,8 +12,10 @@ final class HostileServer: Sendable {
     struct Request: Sendable {
         let method: String
         let path: String
-        /// The conversation id: the path's last component.
-        var id: String { path.split(separator: "/").last.map(String.init) ?? "" }
+        /// The conversation id: the path's first component that is a UUID.
+        var id: String { HostileServer.conversationID(in: path) }
+        /// The request's body (a bulk request's message ids).
+        let body: String
         /// How many times this id has been requested, this one included.
         let attempt: Int
     }
@@ -104,16 +106,17 @@ final class HostileServer: Sendable {
                 received.append(contentsOf: chunk[0..<count])
                 continue
             }
+            let body = String(decoding: received[headEnd.upperBound..<(headEnd.upperBound + bodyLength)], as: UTF8.self)
             received.removeFirst(headEnd.upperBound + bodyLength)
             let requestLine = lines.first?.split(separator: " ") ?? []
             guard requestLine.count >= 2 else { return }
             let path = String(requestLine[1])
-            let id = path.split(separator: "/").last.map(String.init) ?? ""
+            let id = Self.conversationID(in: path)
             let attempt = attempts.withLock { counts -> Int in
                 counts[id, default: 0] += 1
                 return counts[id]!
             }
-            let request = Request(method: String(requestLine[0]), path: path, attempt: attempt)
+            let request = Request(method: String(requestLine[0]), path: path, body: body, attempt: attempt)
             guard behaviour(request, Connection(descriptor: client)) == .keepOpen else { return }
         }
     }
@@ -122,6 +125,10 @@ final class HostileServer: Sendable {
         stopped.store(true, ordering: .relaxed)
         shutdown(listener, Int32(SHUT_RDWR))
         Glibc.close(listener)
+    }
+
+    static func conversationID(in path: String) -> String {
+        path.split(separator: "/").first { UUID(uuidString: String($0)) != nil }.map(String.init) ?? ""
     }
 
     // MARK: - Answers

@@ -11,10 +11,9 @@ struct MockMessagingTests {
     /// The message ids listed in a messaging document, in document order.
     private static func listedIDs(_ document: [String: Any]) -> [String] {
         let participants = document["participants"] as? [[String: Any]] ?? []
+        // MessageMediaParticipant.messages is a flat list of MessageDetails.
         return participants.flatMap { participant in
-            (participant["messages"] as? [[String: Any]] ?? []).flatMap { media in
-                (media["messages"] as? [[String: Any]] ?? []).compactMap { $0["messageId"] as? String }
-            }
+            (participant["messages"] as? [[String: Any]] ?? []).compactMap { $0["messageId"] as? String }
         }
     }
 
@@ -41,12 +40,12 @@ struct MockMessagingTests {
             #expect(participants.map { $0["id"] as? String } == original.map { $0["id"] as? String })
             #expect(participants.map { $0["purpose"] as? String } == original.map { $0["purpose"] as? String })
             for (participant, originalParticipant) in zip(participants, original) {
-                let media = try #require(participant["messages"] as? [[String: Any]])
+                let records = try #require(participant["messages"] as? [[String: Any]])
                 let originalMedia = try #require(originalParticipant["messages"] as? [[String: Any]])
-                #expect(media.map { $0["id"] as? String } == originalMedia.map { $0["id"] as? String })
-                #expect(media.map { $0["type"] as? String } == originalMedia.map { $0["type"] as? String })
-                for record in media.flatMap({ $0["messages"] as? [[String: Any]] ?? [] }) {
-                    #expect(record["messageTime"] is String && record["messageStatus"] is String)
+                #expect(participant["type"] as? String == originalMedia.first?["type"] as? String)
+                for record in records {
+                    #expect(record["messageId"] is String && record["messageTime"] is String)
+                    #expect(record["messageStatus"] is String)
                     #expect(record["messageSegmentCount"] is Int && record["messageURI"] is String)
                 }
             }

@@ -36,7 +36,7 @@ final class PartsTransport: HTTPTransport {
             let id = parts[4]
             guard id.hasPrefix("0") else { return notFound }  // odd ids are voice calls
             let messages = (0..<messageCount).map { #"{"messageId":"m\#($0)"}"# }.joined(separator: ",")
-            return json(#"{"id":"\#(id)","participants":[{"messages":[{"messages":[\#(messages)]}]}]}"#)
+            return json(#"{"id":"\#(id)","participants":[{"messages":[\#(messages)]}]}"#)
         }
         if parts.count == 5, path.hasSuffix("/details") {  // …/details?id=a,b: the batch endpoint
             hit("analyticsBatch")
@@ -84,7 +84,7 @@ final class PartsTransport: HTTPTransport {
         #expect(
             records[0].hasSuffix(
                 #""conversation":{"id":"\#(ids[0])"},"analytics":{"conversationId":"\#(ids[0])"},"recordingmetadata":[],"#
-                    + #""messages":{"id":"\#(ids[0])","participants":[{"messages":[{"messages":[{"messageId":"m0"},{"messageId":"m1"},{"messageId":"m2"}]}]}]},"#
+                    + #""messages":{"id":"\#(ids[0])","participants":[{"messages":[{"messageId":"m0"},{"messageId":"m1"},{"messageId":"m2"}]}]},"#
                     + #""messageBodies":[{"entities":[{"id":"m0","textBody":"hi"},{"id":"m1","textBody":"hi"},{"id":"m2","textBody":"hi"}]}]}"#
             ))
         #expect(records[0].contains(#""attempts":5"#), "five requests for the messaging conversation")

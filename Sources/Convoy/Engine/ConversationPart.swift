@@ -54,19 +54,24 @@ public enum ConversationPart: String, Sendable, CaseIterable {
     /// Most message ids one bulk request may carry.
     public static let messageBatchSize = 1000
 
-    /// The message ids in a messaging conversation document: every `messageId` under
-    /// `participants[].messages[].messages[]`, in order, without repeats.
-    static func messageIDs(in document: [UInt8]) -> [String] {
+    /// The message ids in a messaging conversation document (Genesys's `MessageConversation`):
+    /// every `messageId` of `participants[].messages[]` (each a `MessageDetails`), in order, without
+    /// repeats. Nil when the document is not that shape (no `participants` array, a `messages`
+    /// that is not a list of objects with a string `messageId`): Convoy cannot tell which bodies
+    /// to ask for, and says so rather than record none.
+    static func messageIDs(in document: [UInt8]) -> [String]? {
         guard let object = try? JSONSerialization.jsonObject(with: Data(document)) as? [String: Any],
-            let participants = object["participants"] as? [[String: Any]]
-        else { return [] }
+            let participants = object["participants"] as? [Any]
+        else { return nil }
         var seen = Set<String>()
         var ids: [String] = []
         for participant in participants {
-            for session in participant["messages"] as? [[String: Any]] ?? [] {
-                for message in session["messages"] as? [[String: Any]] ?? [] {
-                    if let id = message["messageId"] as? String, seen.insert(id).inserted { ids.append(id) }
-                }
+            guard let participant = participant as? [String: Any] else { return nil }
+            guard let messages = participant["messages"] else { continue }
+            guard let list = messages as? [Any] else { return nil }
+            for message in list {
+                guard let id = (message as? [String: Any])?["messageId"] as? String else { return nil }
+                if seen.insert(id).inserted { ids.append(id) }
             }
         }
         return ids

@@ -503,8 +503,23 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
         let null = Array("null".utf8)
         switch step {
         case .get(.messages):
+            var ids: [String] = []
+            if let answer {
+                guard let found = ConversationPart.messageIDs(in: answer) else {
+                    // Which bodies to ask for is unknown: an error with the reason, never `[]`.
+                    try store.writeFailure(
+                        FetchFailure(
+                            id: work.id.description, status: source.status,
+                            reason: "the messaging conversation names no message ids Convoy can read "
+                                + "(participants[].messages[].messageId), so its message bodies cannot be fetched",
+                            attempts: work.requests, retryable: true, part: step.name,
+                            correlationID: source.correlationID))
+                    live.withLock { $0.failed += 1 }
+                    return
+                }
+                ids = found
+            }
             work.parts.append(RecordPart(key: "messages", json: answer ?? null, sources: [source]))
-            let ids = answer.map(ConversationPart.messageIDs) ?? []
             let size = ConversationPart.messageBatchSize
             let batches = stride(from: 0, to: ids.count, by: size).map {
                 Step.messageBodies(Array(ids[$0..<min($0 + size, ids.count)]))

@@ -73,8 +73,9 @@ struct MessagingThread {
 
     // MARK: Messaging conversation document
 
-    /// `{id, startTime, endTime, participants:[{id, purpose, userId?, messages:[{id, type, messages:[…]}]}]}`; each
-    /// participant lists its own messages by time (then id), the queue participant none.
+    /// A `MessageConversation`: `{id, startTime, endTime, participants:[{id, purpose, userId?, type, messages:[…]}]}`,
+    /// each participant a `MessageMediaParticipant` whose `messages` are its own `MessageDetails` by time (then id),
+    /// the queue participant's none.
     func document() -> JSONValue {
         var byParticipant: [Int: [Message]] = [:]
         for message in messages { byParticipant[message.participantIndex, default: []].append(message) }
@@ -93,14 +94,8 @@ struct MessagingThread {
                 ("id", .string(participant.id)), ("purpose", .string(participant.purpose)),
             ]
             if let userID = participant.userID { members.append(("userId", .string(userID))) }
-            let media = participant.sessions.map { session -> JSONValue in
-                .object([
-                    ("id", .string(session.id)),
-                    ("type", .string(session.messageType ?? messageType)),
-                    ("messages", .array(records)),
-                ])
-            }
-            members.append(("messages", .array(media)))
+            members.append(("type", .string(participant.sessions.first?.messageType ?? messageType)))
+            members.append(("messages", .array(records)))
             return .object(members)
         }
         return .object([
