@@ -97,6 +97,15 @@ struct FetchCommand {
         case token(String)
         case oauth(ClientCredentials, loginBase: URL)
 
+        /// The secrets these credentials hold, for the console to hide.
+        var secrets: [String] {
+            switch self {
+            case .none: return []
+            case .token(let token): return [token]
+            case .oauth(let credentials, _): return [credentials.clientSecret]
+            }
+        }
+
         /// The credential provider, and for OAuth the client behind it, which has fetched its
         /// first token already: wrong credentials fail here, before any other work.
         func provider() async throws -> (
@@ -159,6 +168,9 @@ struct FetchCommand {
         let loginBase =
             try (try arguments.value("login-base")).map { try Self.validateBase($0, option: "login-base") }
             ?? (explicitBase == nil ? region?.loginBase : nil) ?? apiBase
+        try Self.refuseClearTextProxy(
+            for: [apiBase, loginBase], environment: environment,
+            remedy: "add the host to no_proxy, or unset the proxy for this command")
         authentication = try Self.authentication(&arguments, environment: environment, loginBase: loginBase)
         outputPath = try arguments.value("output") ?? "conversations.ndjson"
         // A stream has no name to put the other files beside: they are named after the start time.
@@ -374,9 +386,18 @@ struct FetchCommand {
         }
     }
 
-    static func isLoopback(_ url: URL) -> Bool {
-        guard let host = url.host?.lowercased() else { return false }
-        return host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
+    /// True for a literal loopback host (see ``PlainHTTPPolicy``): never a name that begins with `127.`.
+    static func isLoopback(_ url: URL) -> Bool { PlainHTTPPolicy.isLoopback(url) }
+
+    /// Refuses plain http that a proxy of `environment` would carry, and see in clear.
+    static func refuseClearTextProxy(for urls: [URL], environment: [String: String], remedy: String) throws {
+        for url in urls {
+            if let proxy = PlainHTTPPolicy.clearTextProxy(for: url, environment: environment) {
+                throw ConvoyError.usage(
+                    "plain http to \(url.host ?? "the server") would go through the proxy \(proxy) (http_proxy or "
+                        + "all_proxy), which would see the token in clear: \(remedy)")
+            }
+        }
     }
 
     /// `20261125T023345Z`: a start time fit for a file name.

@@ -123,10 +123,11 @@ struct FetchRunner {
         default: outcome = .failed
         }
         let manifest = RunManifest(
-            tool: "convoy \(Self.version)", command: custody.command, apiBase: configuration.apiBase.absoluteString,
+            tool: "convoy \(Self.version)", command: custody.command.map(console.redacted),
+            apiBase: Redaction.url(configuration.apiBase),
             oauthClientId: custody.oauthClientId, startedAt: RecordEncoder.timestamp(startedAt),
             endedAt: RecordEncoder.timestamp(Date()), outcome: outcome,
-            message: failure.map { ($0 as? ConvoyError)?.message ?? "\($0)" }, resumable: !streaming,
+            message: failure.map { console.redacted(($0 as? ConvoyError)?.message ?? "\($0)") }, resumable: !streaming,
             shard: configuration.shard?.description, input: custody.input(summary), counts: RunManifest.Counts(summary),
             limit: summary.limiter.map(RunManifest.Limit.init))
         do {

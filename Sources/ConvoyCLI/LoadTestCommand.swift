@@ -182,7 +182,13 @@ struct LoadTestCommand {
         } else {
             url = target
         }
-        _ = try Self.validate(url.replacingOccurrences(of: "{id}", with: "x"), insecure: insecure, option: "URL")
+        let checked = try Self.validate(
+            url.replacingOccurrences(of: "{id}", with: "x"), insecure: insecure, option: "URL")
+        if !insecure {
+            try FetchCommand.refuseClearTextProxy(
+                for: [checked] + (loginBase.map { [$0] } ?? []), environment: environment,
+                remedy: "add the host to no_proxy, or give --insecure-http to allow it")
+        }
 
         let modes = [rate != nil, !stages.isEmpty, users != nil, findLimit].filter { $0 }.count
         guard modes == 1 else {
@@ -247,7 +253,7 @@ struct LoadTestCommand {
             return (HTTPRequest(method: method, url: target, headers: headers, body: body), token)
         }
         let runner = LoadRunner(transport: transport, clock: ContinuousClock()) { request($0, token: 0) }
-        console.error("convoy loadtest: \(method) \(url)")
+        console.error("convoy loadtest: \(method) \(Redaction.url(text: url))")
         let started = ContinuousClock.now
         let work = Task { () -> (LoadRunner<ContinuousClock>.Result, LimiterReport?, LoadSchedule?) in
             switch mode {
@@ -320,7 +326,9 @@ struct LoadTestCommand {
         }
         if let timelinePath { try write(Data(summary.timelineCSV.utf8), to: timelinePath) }
         if let chartPath {
-            try write(Data(summary.chart(title: "convoy loadtest \(method) \(url)", limit: report).utf8), to: chartPath)
+            try write(
+                Data(summary.chart(title: "convoy loadtest \(method) \(Redaction.url(text: url))", limit: report).utf8),
+                to: chartPath)
         }
         if let requestsPath {
             var lines = Data()

@@ -1,0 +1,230 @@
+import Convoy
+import ConvoyMock
+import Foundation
+import Glibc
+import Testing
+
+@testable import ConvoyCLI
+
+/// Issue 23 end to end: what an attacker on the same machine or network tries, on 127.0.0.1.
+@Suite(.serialized, .timeLimit(.minutes(2))) struct SecurityEndToEndTests {
+    // MARK: loopback means a literal address
+
+    @Test(arguments: [
+        "http://127.evil.example", "http://127.0.0.1.example", "http://127.1.2.3.nip.io:8080/",
+        "http://localhost.evil.example", "http://0x7f000001",
+    ])
+    func plainHTTPToANameThatLooksLikeLoopbackIsRefused(_ base: String) async {
+        let environment = ["GENESYSCLOUD_ACCESS_TOKEN": "token-\(UUID())"]
+        let (status, console) = await convoy(
+            ["fetch", "ids.txt", "--api-base", base, "--no-progress"], environment: environment)
+        #expect(status == 64, "\(console.capturedError)")
+        #expect(
+            console.capturedError.hasPrefix(
+                "convoy: error: --api-base must use https, not '\(base)' (plain http is allowed only on "
+                    + "127.0.0.1/localhost)"))
+        let (loginStatus, loginConsole) = await convoy(
+            ["fetch", "ids.txt", "--api-base", "https://api.example.com", "--login-base=\(base)"],
+            environment: environment)
+        #expect(loginStatus == 64, "\(loginConsole.capturedError)")
+        #expect(loginConsole.capturedError.contains("--login-base must use https"))
+        let (loadStatus, loadConsole) = await convoy(
+            ["loadtest", base + "/x", "--rate", "1/s", "--duration", "1s"], environment: environment)
+        #expect(loadStatus == 64, "\(loadConsole.capturedError)")
+        #expect(loadConsole.capturedError.contains("may carry a token in clear"))
+    }
+
+    @Test(arguments: ["http://127.0.0.1:1", "http://127.254.0.9:1/", "http://[::1]:1", "http://LOCALHOST:1"])
+    func plainHTTPToALoopbackLiteralIsAllowed(_ base: String) throws {
+        let command = try FetchCommand(arguments: ["ids.txt", "--api-base", base], environment: [:])
+        #expect(command.apiBase.absoluteString == base)
+        _ = try LoadTestCommand(arguments: [base + "/x", "--rate", "1/s", "--duration", "1s"], environment: [:])
+    }
+
+    @Test func plainHTTPThroughAProxyNeedsConsent() async throws {
+        let scratch = try TemporaryDirectory()
+        let server = try MockAPIServer.start(MockServerConfiguration())
+        defer { server.shutdown() }
+        let input = try writeIDs(MockConversationStore.sampleIDs(count: 3), in: scratch)
+        let base = server.baseURL.absoluteString
+        for proxy in ["http_proxy", "all_proxy", "ALL_PROXY"] {
+            let environment = [proxy: "http://proxy.example:3128", "GENESYSCLOUD_ACCESS_TOKEN": "token-\(UUID())"]
+            let (status, console) = await convoy(
+                ["fetch", input, "--api-base", base, "--output", scratch.file("o.ndjson")], environment: environment)
+            #expect(status == 64, "\(proxy): \(console.capturedError)")
+            #expect(
+                console.capturedError.hasPrefix(
+                    "convoy: error: plain http to 127.0.0.1 would go through the proxy http://proxy.example:3128 "
+                        + "(http_proxy or all_proxy), which would see the token in clear: add the host to no_proxy, "
+                        + "or unset the proxy for this command"), "\(console.capturedError)")
+            let (loadStatus, loadConsole) = await convoy(
+                ["loadtest", base + "/x", "--rate", "1/s", "--duration", "1s"], environment: environment)
+            #expect(loadStatus == 64)
+            #expect(loadConsole.capturedError.contains("or give --insecure-http to allow it"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("o.ndjson")), "refused before any file")
+        #expect(server.counters().requests == 0, "refused before any request")
+        // Exempted by no_proxy, or with the proxy itself on loopback, the run goes.
+        for environment in [
+            ["http_proxy": "http://proxy.example:3128", "no_proxy": "localhost,127.0.0.1"],
+            ["http_proxy": "http://127.0.0.1:9"],
+        ] {
+            #expect(throws: Never.self) {
+                _ = try FetchCommand(arguments: [input, "--api-base", base], environment: environment)
+            }
+        }
+        // Over https, the proxy only sees a tunnel.
+        _ = try FetchCommand(
+            arguments: [input, "--api-base", "https://api.example.com"],
+            environment: ["https_proxy": "http://proxy.example:3128", "GENESYSCLOUD_ACCESS_TOKEN": "t0ken"])
+    }
+
+    // MARK: one redaction
+
+    /// Plants a secret in every way a user can pass one, drives every command, and greps every file
+    /// they wrote and both streams of each.
+    @Test func noSecretReachesAnyFileOrStream() async throws {
+        let scratch = try TemporaryDirectory()
+        func secret(_ name: String) -> String { "\(name)SECRET\(UUID().uuidString.prefix(8))" }
+        let secrets = [
+            "urlEquals": secret("urlEquals"), "urlSpace": secret("urlSpace"), "tokenEquals": secret("tokenEquals"),
+            "tokenSpace": secret("tokenSpace"), "tokenEnv": secret("tokenEnv"), "fileSecret": secret("fileSecret"),
+            "envSecret": secret("envSecret"), "loginURL": secret("loginURL"), "header": secret("header"),
+            "headerEquals": secret("headerEquals"), "loadURL": secret("loadURL"), "loadToken": secret("loadToken"),
+            "refused": secret("refused"), "tokensFile": secret("tokensFile"),
+        ]
+        let plain = try MockAPIServer.start(MockServerConfiguration())
+        defer { plain.shutdown() }
+        var clients = MockOAuth(clientId: "file-client", clientSecret: secrets["fileSecret"]!)
+        clients.otherClients = ["env-client": secrets["envSecret"]!]
+        let oauth = try MockAPIServer.start(MockServerConfiguration(oauth: clients))
+        defer { oauth.shutdown() }
+        let inputs = try TemporaryDirectory()  // what the user wrote: it holds the secrets by design
+        let ids = MockConversationStore.sampleIDs(count: 20, seed: 42)
+        let input = try writeIDs(ids, in: inputs)
+        let credentials = inputs.file("client.json")
+        try #"{"clientId":"file-client","clientSecret":"\#(secrets["fileSecret"]!)"}"#.write(
+            toFile: credentials, atomically: true, encoding: .utf8)
+        _ = chmod(credentials, 0o600)
+        let tokensFile = inputs.file("tokens.txt")
+        try "\(secrets["tokensFile"]!)\n\(secrets["tokensFile"]!)-2\n".write(
+            toFile: tokensFile, atomically: true, encoding: .utf8)
+        func withUser(_ url: URL, _ password: String) -> String {
+            url.absoluteString.replacingOccurrences(of: "http://", with: "http://alice:\(password)@")
+        }
+        let export = scratch.file("export")
+        let runs: [(arguments: [String], environment: [String: String])] = [
+            (["mock-export", export, "--conversations", "20", "--files", "2"], [:]),
+            (
+                [
+                    "fetch", "--from-export", export, "--api-base=\(withUser(plain.baseURL, secrets["urlEquals"]!))",
+                    "--token=\(secrets["tokenEquals"]!)", "--output", scratch.file("a.ndjson"), "--no-progress",
+                ], [:]
+            ),
+            (
+                [
+                    "fetch", input, "--api-base", withUser(plain.baseURL, secrets["urlSpace"]!), "--token",
+                    secrets["tokenSpace"]!, "--output", scratch.file("b.ndjson"), "--no-progress",
+                ], [:]
+            ),
+            (
+                ["fetch", input, "--api-base", plain.baseURL.absoluteString, "--output", scratch.file("c.ndjson")],
+                ["GENESYSCLOUD_ACCESS_TOKEN": secrets["tokenEnv"]!]
+            ),
+            (
+                [
+                    "fetch", input, "--api-base", oauth.baseURL.absoluteString, "--credentials", credentials,
+                    "--login-base", withUser(oauth.baseURL, secrets["loginURL"]!), "--output", scratch.file("d.ndjson"),
+                ], [:]
+            ),
+            (
+                ["fetch", input, "--api-base", oauth.baseURL.absoluteString, "--output", scratch.file("e.ndjson")],
+                ["GENESYSCLOUD_OAUTHCLIENT_ID": "env-client", "GENESYSCLOUD_OAUTHCLIENT_SECRET": secrets["envSecret"]!]
+            ),
+            (
+                // A wrong secret: the login fails, and its error is printed.
+                ["fetch", input, "--api-base", oauth.baseURL.absoluteString, "--output", scratch.file("f.ndjson")],
+                ["GENESYSCLOUD_OAUTHCLIENT_ID": "env-client", "GENESYSCLOUD_OAUTHCLIENT_SECRET": secrets["refused"]!]
+            ),
+            (
+                // Refused at once, quoting the URL it refuses.
+                ["fetch", input, "--api-base", "http://alice:\(secrets["refused"]!)@evil.example"], [:]
+            ),
+            (["verify", scratch.file("a.ndjson"), "--from-export", export], [:]),
+            (["verify", scratch.file("b.ndjson"), "--input", input], [:]),
+            (["verify", scratch.file("d.ndjson"), "--input", input], [:]),
+            (
+                [
+                    "enrich", export, "--records", scratch.file("a.ndjson"), "--out", scratch.file("enriched"),
+                    "--merged", "--no-progress",
+                ], [:]
+            ),
+            (["verify", scratch.file("enriched")], [:]),
+            (
+                [
+                    "loadtest", withUser(plain.baseURL, secrets["loadURL"]!) + "/api/v2/conversations/{id}", "--header",
+                    "Authorization: Bearer \(secrets["header"]!)", "--header=X-Api-Key: \(secrets["headerEquals"]!)",
+                    "--rate", "20/s", "--duration", "200ms", "--no-progress", "--summary-export",
+                    scratch.file("s.json"), "--timeline", scratch.file("t.csv"), "--chart", scratch.file("c.svg"),
+                    "--requests", scratch.file("r.ndjson"),
+                ], [:]
+            ),
+            (
+                [
+                    "loadtest", plain.baseURL.absoluteString + "/api/v2/conversations/{id}",
+                    "--token=\(secrets["loadToken"]!)",
+                    "--rate", "20/s", "--duration", "200ms", "--no-progress",
+                ], [:]
+            ),
+            (
+                [
+                    "loadtest", plain.baseURL.absoluteString + "/api/v2/conversations/{id}", "--tokens", tokensFile,
+                    "--rate", "20/s", "--duration", "200ms",
+                ], [:]
+            ),
+        ]
+        var streams: [(String, String)] = []
+        for run in runs {
+            let (status, console) = await convoy(run.arguments, environment: run.environment)
+            let name = run.arguments.prefix(2).joined(separator: " ")
+            streams.append(("\(name) stdout", console.capturedOutput))
+            streams.append(("\(name) stderr (status \(status))", console.capturedError))
+        }
+        #expect(try ConvoyCLITests.ids(scratch.file("b.ndjson")).count == 20, "the runs ran: \(streams)")
+        #expect(try ConvoyCLITests.ids(scratch.file("d.ndjson")).count == 20, "the OAuth run ran: \(streams)")
+        #expect(FileManager.default.fileExists(atPath: scratch.file("enriched/report.csv")))
+        #expect(FileManager.default.fileExists(atPath: scratch.file("c.svg")))
+        var files: [String] = []
+        for relative in FileManager.default.subpaths(atPath: scratch.path) ?? [] {
+            let path = scratch.file(relative)
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue {
+                files.append(path)
+                streams.append(
+                    (relative, String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)))
+            }
+        }
+        #expect(files.count >= 20, "every output file was read: \(files)")
+        for (where_, text) in streams {
+            for (kind, value) in secrets {
+                #expect(!text.contains(value), "the \(kind) secret reached \(where_)")
+            }
+        }
+        // The manifest still says where the run went, without the user.
+        let manifest = try #require(try ManifestLog(path: scratch.file("a.manifest.ndjson")).last()?.manifest)
+        #expect(manifest.apiBase == plain.baseURL.absoluteString)
+        #expect(manifest.command.contains("--api-base=\(plain.baseURL.absoluteString)"))
+        #expect(manifest.command.contains("--token=<redacted>"))
+    }
+
+    @Test func theRecordedCommandLineKeepsNoSecretInAnyForm() {
+        #expect(
+            Arguments.redacting([
+                "--api-base=http://a:b@h:1/p", "--header", "Authorization: Bearer x", "--header=K: v",
+                "http://u:p@h/x", "--password", "p", "--output", "o",
+            ]) == [
+                "--api-base=http://h:1/p", "--header", "Authorization: <redacted>", "--header=K: <redacted>",
+                "http://h/x", "--password", "<redacted>", "--output", "o",
+            ])
+    }
+}
