@@ -51,6 +51,7 @@ struct FetchRunner {
         input: @Sendable (BudgetedSender<ContinuousClock>) -> Input
     ) async throws -> FetchSummary where Input.Element == IDReader.Element {
         let startedAt = Date()
+        try NDJSONFile.refuseLinks((streaming ? [] : [outputPath]) + [errorsPath, manifestPath])
         var recorder = ManifestRecorder(
             manifestPath: manifestPath, outputPath: streaming ? nil : outputPath, errorsPath: errorsPath)
         recorder.readsWholeOutput = checksWholeOutput

@@ -350,11 +350,10 @@ struct LoadTestCommand {
     }
 
     private func write(_ data: Data, to path: String) throws {
-        do {
-            try data.write(to: URL(fileURLWithPath: path))
-        } catch {
-            throw ConvoyError.output("cannot write \(path): \(error.localizedDescription)")
-        }
+        // A new file renamed into place: never written through a link planted at `path`.
+        let file = try AtomicFile.Writer(path: path)
+        try file.write(data)
+        try file.commit()
     }
 
     /// https anywhere; http on loopback, or elsewhere with `--insecure-http`.

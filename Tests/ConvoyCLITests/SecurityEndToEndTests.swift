@@ -227,4 +227,96 @@ import Testing
                 "http://h/x", "--password", "<redacted>", "--output", "o",
             ])
     }
+
+    // MARK: no write through a link
+
+    /// What a link planted in place of a file points at: another file of the user's.
+    static let precious = "a line that must stay\nits torn tail that must stay"
+
+    @Test(arguments: ["o.ndjson", "o.errors.ndjson", "o.manifest.ndjson"])
+    func aLinkInPlaceOfAFileOfTheRunIsRefused(_ name: String) async throws {
+        let scratch = try TemporaryDirectory()
+        let server = try MockAPIServer.start(MockServerConfiguration(missingPerMille: 500))
+        defer { server.shutdown() }
+        let input = try writeIDs(MockConversationStore.sampleIDs(count: 10), in: scratch)
+        let victim = scratch.file("victim.txt")
+        try Self.precious.write(toFile: victim, atomically: true, encoding: .utf8)
+        #expect(symlink(victim, scratch.file(name)) == 0)
+        let (status, console) = await convoy(
+            ["fetch", input, "--api-base", server.baseURL.absoluteString, "--output", scratch.file("o.ndjson")])
+        #expect(status == 1)
+        #expect(
+            console.capturedError.hasPrefix(
+                "convoy: error: refusing to write \(scratch.file(name)): it is a symbolic link, and Convoy never "
+                    + "writes through one"), "\(console.capturedError)")
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == Self.precious, "the link's target untouched")
+        #expect(server.counters().requests == 0, "refused before the run fetched what it could not write")
+    }
+
+    @Test func enrichNeverWritesThroughALinkAtATemporaryName() async throws {
+        let scratch = try TemporaryDirectory()
+        let server = try MockAPIServer.start(MockServerConfiguration())
+        defer { server.shutdown() }
+        let export = scratch.file("export")
+        _ = await convoy(["mock-export", export, "--conversations", "10", "--files", "1"])
+        let (fetched, fetch) = await convoy(
+            [
+                "fetch", "--from-export", export, "--api-base", server.baseURL.absoluteString, "--output",
+                scratch.file("o.ndjson"), "--no-progress",
+            ])
+        #expect(fetched == 0, "\(fetch.capturedError)")
+        let out = scratch.file("enriched")
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let victim = scratch.file("victim.txt")
+        try Self.precious.write(toFile: victim, atomically: true, encoding: .utf8)
+        // The names the temp files had: <path>.tmp-<pid>.
+        for name in [Enricher.reportName, Enricher.tableName] {
+            #expect(symlink(victim, (out as NSString).appendingPathComponent("\(name).tmp-\(getpid())")) == 0)
+        }
+        let (status, console) = await convoy(
+            ["enrich", export, "--records", scratch.file("o.ndjson"), "--out", out, "--no-progress"])
+        #expect(status == 0, "\(console.capturedError)")
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == Self.precious, "the link's target untouched")
+        let (verified, verify) = await convoy(["verify", out])
+        #expect(verified == 0, "\(verify.capturedOutput)")
+        let csv = try String(
+            contentsOfFile: (out as NSString).appendingPathComponent(Enricher.tableName), encoding: .utf8)
+        #expect(csv.hasPrefix("file,"), "the report itself was written")
+    }
+
+    @Test func loadtestExportsAreNotWrittenThroughALink() async throws {
+        let scratch = try TemporaryDirectory()
+        let server = try MockAPIServer.start(MockServerConfiguration())
+        defer { server.shutdown() }
+        let victim = scratch.file("victim.txt")
+        try Self.precious.write(toFile: victim, atomically: true, encoding: .utf8)
+        #expect(symlink(victim, scratch.file("s.json")) == 0)
+        let (status, console) = await convoy([
+            "loadtest", server.baseURL.absoluteString + "/api/v2/conversations/{id}", "--rate", "20/s", "--duration",
+            "100ms", "--no-progress", "--summary-export", scratch.file("s.json"),
+        ])
+        #expect(status == 0, "\(console.capturedError)")
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == Self.precious, "the link's target untouched")
+        let summary = try String(contentsOfFile: scratch.file("s.json"), encoding: .utf8)
+        #expect(summary.contains("\"summary\""), "the link was replaced by the export")
+    }
+
+    @Test func filesOthersCouldReadAreTightenedTo0600() async throws {
+        let scratch = try TemporaryDirectory()
+        let server = try MockAPIServer.start(MockServerConfiguration(missingPerMille: 500))
+        defer { server.shutdown() }
+        let input = try writeIDs(MockConversationStore.sampleIDs(count: 10), in: scratch)
+        for name in ["o.ndjson", "o.errors.ndjson", "o.manifest.ndjson"] {
+            #expect(FileManager.default.createFile(atPath: scratch.file(name), contents: nil))
+            #expect(chmod(scratch.file(name), 0o644) == 0)
+        }
+        let (status, console) = await convoy(
+            ["fetch", input, "--api-base", server.baseURL.absoluteString, "--output", scratch.file("o.ndjson")])
+        #expect(status == 2, "\(console.capturedError)")
+        for name in ["o.ndjson", "o.errors.ndjson", "o.manifest.ndjson"] {
+            var status = stat()
+            #expect(stat(scratch.file(name), &status) == 0)
+            #expect(status.st_mode & 0o777 == 0o600, "\(name) is \(String(status.st_mode & 0o777, radix: 8))")
+        }
+    }
 }

@@ -22,15 +22,23 @@ public final class NDJSONFile {
     public private(set) var streamTally: FileFingerprint.Tally?
 
     /// Opens `path` for appending, creating it (0600) when absent, and cuts a torn last line.
+    ///
+    /// Never through a link: a symbolic link at `path` is refused (`O_NOFOLLOW`), so a link planted
+    /// there cannot send records into, or cut the last line of, another file. So is anything but a
+    /// regular file. An existing file that others may read or write is tightened to 0600.
     /// - Parameter fileSystem: the system calls that open, write and sync (a test may record them).
     /// - Throws: ``ConvoyError/output(_:)`` naming the path and the system's reason.
     public init(path: String, fileSystem: any FileSystem = PosixFileSystem()) throws {
         self.path = path
         self.fileSystem = fileSystem
-        let fd = fileSystem.open(path, flags: O_RDWR | O_CREAT | O_CLOEXEC, mode: 0o600)
-        guard fd >= 0 else { throw ConvoyError.output("cannot open \(path): \(Self.lastError())") }
+        let fd = fileSystem.open(path, flags: O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode: 0o600)
+        guard fd >= 0 else {
+            if errno == ELOOP { throw ConvoyError.output(Self.linkRefusal(path)) }
+            throw ConvoyError.output("cannot open \(path): \(Self.lastError())")
+        }
         descriptor = fd
         do {
+            try Self.secure(fd, path: path)
             truncatedBytes = try Self.cutTornLine(fd, path: path)
             guard lseek(fd, 0, SEEK_END) >= 0 else {
                 throw ConvoyError.output("cannot seek in \(path): \(Self.lastError())")
@@ -208,4 +216,39 @@ public final class NDJSONFile {
     }
 
     static func lastError() -> String { String(cString: strerror(errno)) }
+
+    /// Why a link at `path` is not written through.
+    static func linkRefusal(_ path: String) -> String {
+        "refusing to write \(path): it is a symbolic link, and Convoy never writes through one (a link "
+            + "planted there would send the records into another file); give the path of the file itself"
+    }
+
+    /// Refuses, before any work, each of `paths` that is a symbolic link (a missing path is fine: it
+    /// will be created). The open itself refuses links too (`O_NOFOLLOW`); this says so before a run
+    /// has fetched anything it could not write.
+    /// - Throws: ``ConvoyError/output(_:)`` naming the first link.
+    public static func refuseLinks(_ paths: [String]) throws {
+        for path in paths {
+            var status = stat()
+            if lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFLNK {
+                throw ConvoyError.output(linkRefusal(path))
+            }
+        }
+    }
+
+    /// Refuses what is not a regular file, and takes away any access of others to what is.
+    static func secure(_ fd: Int32, path: String) throws {
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { throw ConvoyError.output("cannot inspect \(path): \(lastError())") }
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            throw ConvoyError.output("refusing to write \(path): it is not a regular file")
+        }
+        let permissions = status.st_mode & 0o7777
+        guard permissions & 0o077 != 0 else { return }
+        guard fchmod(fd, permissions & 0o700 | 0o600) == 0 else {
+            throw ConvoyError.output(
+                "refusing to write \(path): others may read it (mode \(String(permissions, radix: 8))), and it "
+                    + "cannot be made 0600: \(lastError())")
+        }
+    }
 }
