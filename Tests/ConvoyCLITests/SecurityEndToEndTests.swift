@@ -319,4 +319,81 @@ import Testing
             #expect(status.st_mode & 0o777 == 0o600, "\(name) is \(String(status.st_mode & 0o777, radix: 8))")
         }
     }
+
+    // MARK: paths that cannot escape
+
+    /// An export, its records fetched from the mock: (export, records).
+    private func fetchedExport(
+        in scratch: borrowing TemporaryDirectory, server: MockAPIServer
+    ) async throws
+        -> (String, String)
+    {
+        let export = scratch.file("export")
+        _ = await convoy(["mock-export", export, "--conversations", "10", "--files", "1"])
+        let (status, console) = await convoy([
+            "fetch", "--from-export", export, "--api-base", server.baseURL.absoluteString, "--output",
+            scratch.file("o.ndjson"), "--no-progress",
+        ])
+        #expect(status == 0, "\(console.capturedError)")
+        return (export, scratch.file("o.ndjson"))
+    }
+
+    @Test func aFileLinkOutOfTheExportIsNotFollowed() async throws {
+        let scratch = try TemporaryDirectory()
+        let server = try MockAPIServer.start(MockServerConfiguration())
+        defer { server.shutdown() }
+        let (export, records) = try await fetchedExport(in: scratch, server: server)
+        // A folder whose name is the export's with its last letter changed and two dots added: cutting
+        // the export's length off the link's resolved target leaves '../enrich.manifest.ndjson'.
+        let beside = String(export.dropLast()) + "X.."
+        try FileManager.default.createDirectory(atPath: beside, withIntermediateDirectories: true)
+        let first = try #require(try ExportScanner(path: export).files().first)
+        try FileManager.default.copyItem(
+            atPath: first, toPath: (beside as NSString).appendingPathComponent("enrich.manifest.ndjson"))
+        #expect(
+            symlink((beside as NSString).appendingPathComponent("enrich.manifest.ndjson"), export + "/zz.json") == 0)
+        let out = scratch.file("enriched")
+        let (status, console) = await convoy([
+            "enrich", export, "--records", records, "--out", out, "--merged", "--no-progress",
+        ])
+        #expect(status == 1, "\(console.capturedOutput)")
+        #expect(
+            console.capturedError.hasPrefix(
+                "convoy: error: \(export)/zz.json is a link to \(beside)/enrich.manifest.ndjson, outside the export: "
+                    + "Convoy does not follow links out of an export"), "\(console.capturedError)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("enrich.manifest.ndjson.recovered.ndjson")))
+        #expect(
+            !FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent(Enricher.manifestName)))
+        // A link that stays inside the export is read under its own name.
+        #expect(unlink(export + "/zz.json") == 0)
+        #expect(symlink(first, export + "/zz.json") == 0)
+        let (inside, insideConsole) = await convoy([
+            "enrich", export, "--records", records, "--out", out, "--merged", "--no-progress",
+        ])
+        #expect(inside == 0, "\(insideConsole.capturedError)")
+        #expect(FileManager.default.fileExists(atPath: out + "/zz.json.recovered.ndjson"))
+        #expect(FileManager.default.fileExists(atPath: out + "/merged/zz.json"))
+    }
+
+    @Test func enrichWritesNothingOutsideItsOutputFolder() async throws {
+        let scratch = try TemporaryDirectory()
+        let server = try MockAPIServer.start(MockServerConfiguration())
+        defer { server.shutdown() }
+        let (export, records) = try await fetchedExport(in: scratch, server: server)
+        let out = scratch.file("enriched")
+        let elsewhere = scratch.file("elsewhere")
+        for folder in [out, elsewhere] {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
+        #expect(symlink(elsewhere, out + "/merged") == 0)
+        let (status, console) = await convoy([
+            "enrich", export, "--records", records, "--out", out, "--merged", "--no-progress",
+        ])
+        #expect(status == 1)
+        #expect(
+            console.capturedError.contains("/merged is a link, which could lead outside the output folder"),
+            "\(console.capturedError)")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: elsewhere).isEmpty, "nothing written through the link")
+    }
 }

@@ -52,10 +52,8 @@ public struct EnrichVerifier: Sendable {
         if last.outcome == "completed", isFolder.boolValue {
             let read = Set(last.export.files.map(\.path))
             let inputs = Set((last.records + last.errors).map { Enricher.absolute($0.path) })
-            for path in (try? ExportScanner(path: export).files()) ?? [] where !inputs.contains(Enricher.absolute(path))
-            {
-                let relative = String(
-                    Enricher.absolute(path).dropFirst(Enricher.absolute(export).count).drop { $0 == "/" })
+            for (path, relative) in (try? ExportScanner(path: export).entries()) ?? []
+            where !inputs.contains(Enricher.absolute(path)) {
                 if !read.contains(relative) { exportProblems.append("export: \(relative) was added after the run") }
             }
         }
