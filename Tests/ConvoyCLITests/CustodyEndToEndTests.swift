@@ -92,7 +92,7 @@ import Testing
 
         let (verified, report) = await convoy(["verify", output, "--input", input])
         #expect(verified == 0, "\(report.capturedOutput)")
-        #expect(report.capturedOutput.contains("manifest: 3 runs"))
+        #expect(report.capturedOutput.contains("manifest \(ManifestLog.defaultPath(for: output)): 3 runs"))
         #expect(report.capturedOutput.contains("input: \(all.count) ids"))
     }
 

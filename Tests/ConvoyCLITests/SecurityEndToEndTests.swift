@@ -396,4 +396,82 @@ import Testing
         #expect(
             try FileManager.default.contentsOfDirectory(atPath: elsewhere).isEmpty, "nothing written through the link")
     }
+
+    // MARK: verify reads what the manifest vouches for
+
+    /// Runs the `convoy` executable in `folder` (the working directory matters here, so not
+    /// in-process) and returns its status and standard output.
+    private func runConvoy(in folder: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = try convoyExecutable()
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        process.environment = ["PATH": "/usr/bin:/bin"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
+    @Test func verifyFindsTheErrorsFileFromTheManifestNotTheWorkingDirectory() async throws {
+        let scratch = try TemporaryDirectory()
+        let server = try MockAPIServer.start(MockServerConfiguration(missingPerMille: 500))
+        defer { server.shutdown() }
+        let (run, elsewhere) = (scratch.file("run"), scratch.file("elsewhere"))
+        for folder in [run, elsewhere] {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
+        try MockConversationStore.sampleIDs(count: 20).joined(separator: "\n").write(
+            toFile: run + "/ids.txt", atomically: true, encoding: .utf8)
+        let fetched = try runConvoy(
+            in: run, ["fetch", "ids.txt", "--api-base", server.baseURL.absoluteString, "--output", "o.ndjson"])
+        #expect(fetched.status == 2, "some ids are unknown to the mock")
+        // A copy of the errors file where verify used to look, then the real one altered.
+        try FileManager.default.copyItem(atPath: run + "/o.errors.ndjson", toPath: elsewhere + "/o.errors.ndjson")
+        let (intact, report) = try runConvoy(in: elsewhere, ["verify", "../run/o.ndjson"])
+        #expect(intact == 0, "\(report)")
+        #expect(report.hasPrefix("convoy verify: \(run)/o.ndjson against \(run)/o.manifest.ndjson\n"), "\(report)")
+        #expect(report.contains("  ok    errors \(run)/o.errors.ndjson: "), "\(report)")
+        #expect(report.contains("  ok    output \(run)/o.ndjson: "), "\(report)")
+        let handle = try #require(FileHandle(forWritingAtPath: run + "/o.errors.ndjson"))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(#"{"id":"forged","status":404}"#.utf8 + [10]))
+        try handle.close()
+        let (altered, failure) = try runConvoy(in: elsewhere, ["verify", "../run/o.ndjson"])
+        #expect(altered == 1, "\(failure)")
+        #expect(failure.contains("  FAIL  errors: SHA-256 is "), "\(failure)")
+        #expect(failure.contains("(\(run)/o.errors.ndjson)"), "\(failure)")
+    }
+
+    @Test func verifyFindsTheExportFromTheEnrichManifestNotTheWorkingDirectory() async throws {
+        let scratch = try TemporaryDirectory()
+        let server = try MockAPIServer.start(MockServerConfiguration())
+        defer { server.shutdown() }
+        let (run, elsewhere) = (scratch.file("run"), scratch.file("elsewhere"))
+        for folder in [run, elsewhere] {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
+        #expect(try runConvoy(in: run, ["mock-export", "export", "--conversations", "10", "--files", "1"]).status == 0)
+        let fetched = try runConvoy(
+            in: run,
+            ["fetch", "--from-export", "export", "--api-base", server.baseURL.absoluteString, "--output", "o.ndjson"])
+        #expect(fetched.status == 0)
+        #expect(try runConvoy(in: run, ["enrich", "export", "--records", "o.ndjson", "--out", "enriched"]).status == 0)
+        // A copy of the export where verify used to look, then the real one altered.
+        try FileManager.default.copyItem(atPath: run + "/export", toPath: elsewhere + "/export")
+        let (intact, report) = try runConvoy(in: elsewhere, ["verify", "../run/enriched"])
+        #expect(intact == 0, "\(report)")
+        #expect(report.contains("  ok    export \(run)/export: "), "\(report)")
+        let file = try #require(try ExportScanner(path: run + "/export").entries().first)
+        let handle = try #require(FileHandle(forWritingAtPath: file.path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(" ".utf8))
+        try handle.close()
+        let (altered, failure) = try runConvoy(in: elsewhere, ["verify", "../run/enriched"])
+        #expect(altered == 1, "\(failure)")
+        #expect(failure.contains("  FAIL  export: \(file.relative) changed"), "\(failure)")
+    }
 }

@@ -39,7 +39,8 @@ public struct CustodyVerifier: Sendable {
         checks.append(manifestCheck)
         guard let last = manifests.last else { return checks }
         checks.append(try checkOutput(manifests))
-        let errorsPath = errorsPath ?? last.errors.path
+        // Found from the manifest's folder, where the run recorded it: never the working directory's.
+        let errorsPath = errorsPath ?? ManifestPath.resolved(last.errors.path, manifest: manifestPath)
         checks.append(try checkFile(errorsPath, against: last.errors, name: "errors"))
         let (recordsCheck, outputIDs, errorIDs) = try checkRecords(errorsPath: errorsPath)
         checks.append(recordsCheck)
@@ -60,7 +61,9 @@ public struct CustodyVerifier: Sendable {
             )
         }
         let (problems, manifests) = RunManifest.checkChain(lines)
-        let subject = "manifest: \(lines.count) run\(lines.count == 1 ? "" : "s"), every line sealed and chained"
+        let subject =
+            "manifest \(ManifestPath.absolute(manifestPath)): \(lines.count) run\(lines.count == 1 ? "" : "s"), "
+            + "every line sealed and chained"
         return (Check(subject: subject, discrepancies: problems), manifests)
     }
 
@@ -86,7 +89,8 @@ public struct CustodyVerifier: Sendable {
         }
         let whole = measured.whole
         return Check(
-            subject: "output: \(whole.lines) records, \(whole.bytes) bytes, SHA-256 \(whole.sha256), "
+            subject:
+                "output \(ManifestPath.absolute(outputPath)): \(whole.lines) records, \(whole.bytes) bytes, SHA-256 \(whole.sha256), "
                 + "as the last run recorded" + (earlier.isEmpty ? "" : ", and begins with what each earlier run did"),
             discrepancies: problems)
     }
@@ -96,8 +100,11 @@ public struct CustodyVerifier: Sendable {
             return Check(subject: "\(name) \(path)", discrepancies: ["\(name): cannot read \(path)"])
         }
         return Check(
-            subject: "\(name): \(whole.lines) records, \(whole.bytes) bytes, SHA-256 \(whole.sha256), as recorded",
-            discrepancies: Self.compare(whole, with: state.fingerprint, name: name))
+            subject:
+                "\(name) \(ManifestPath.absolute(path)): \(whole.lines) records, \(whole.bytes) bytes, SHA-256 \(whole.sha256), as recorded",
+            discrepancies: Self.compare(whole, with: state.fingerprint, name: name).map {
+                "\($0) (\(ManifestPath.absolute(path)))"
+            })
     }
 
     private static func compare(_ found: FileFingerprint, with recorded: FileFingerprint, name: String) -> [String] {

@@ -34,7 +34,7 @@ public struct ManifestRecorder: Sendable {
     /// - Throws: ``ConvoyError/output(_:)`` when the manifest's last line cannot be read.
     public mutating func measureBefore() throws {
         previous = try log.last()?.manifest
-        let earlierOutput = previous.flatMap { $0.resumable && $0.output.path == outputPath ? $0.output : nil }
+        let earlierOutput = previous.flatMap { $0.resumable && names($0.output.path, outputPath) ? $0.output : nil }
         if let outputPath, FileManager.default.fileExists(atPath: outputPath) {
             if !readsWholeOutput, let earlierOutput, let recorded = earlierOutput.tally,
                 let size = try? FileManager.default.attributesOfItem(atPath: outputPath)[.size] as? Int64,
@@ -52,9 +52,16 @@ public struct ManifestRecorder: Sendable {
         if FileManager.default.fileExists(atPath: errorsPath) {
             let lines = try FileFingerprint.measure(path: errorsPath).whole.lines
             found.errorRecords = lines
-            let earlier = previous.flatMap { $0.errors.path == errorsPath ? $0.errors.lines : nil } ?? 0
+            let earlier = previous.flatMap { names($0.errors.path, errorsPath) ? $0.errors.lines : nil } ?? 0
             found.uncoveredErrorRecords = max(0, lines - earlier)
         }
+    }
+
+    /// True when `recorded`, a path of an earlier line, names `path`: as this run records it
+    /// (relative to the manifest's folder), or as a line written before that rule recorded it.
+    private func names(_ recorded: String, _ path: String?) -> Bool {
+        guard let path else { return false }
+        return recorded == ManifestPath.recorded(path, manifest: log.path) || recorded == path
     }
 
     /// Reads every byte of the output, checking that it begins with what `earlier` recorded.
@@ -96,12 +103,14 @@ public struct ManifestRecorder: Sendable {
             // A midstate to go on from only at the end of a whole line: the next run cuts a torn one.
             let endsWithALine = whole.count == throughLastLine.count
             manifest.output = RunManifest.FileState(
-                path: outputPath, fingerprint: whole.fingerprint, sha256State: endsWithALine ? whole.midstate : nil)
+                path: ManifestPath.recorded(outputPath, manifest: log.path), fingerprint: whole.fingerprint,
+                sha256State: endsWithALine ? whole.midstate : nil)
         } else {
             manifest.output = RunManifest.FileState(path: "-", fingerprint: stream ?? .empty)
         }
         manifest.errors = RunManifest.FileState(
-            path: errorsPath, fingerprint: try FileFingerprint.measure(path: errorsPath).whole)
+            path: ManifestPath.recorded(errorsPath, manifest: log.path),
+            fingerprint: try FileFingerprint.measure(path: errorsPath).whole)
         try log.append(manifest)
         return manifest
     }

@@ -147,18 +147,23 @@ public final class Enricher {
         for folder in folders { AtomicFile.syncFolder(of: (folder as NSString).appendingPathComponent("x")) }
         summary.complete = outcome == "completed"
         summary.wallSeconds = Date().timeIntervalSince(started)
+        // Paths in the manifest are relative to its folder, where `convoy verify` looks for them.
+        let manifestPath = (output as NSString).appendingPathComponent(Self.manifestName)
         let manifest = EnrichManifest(
             tool: configuration.tool, command: configuration.command, startedAt: RecordEncoder.timestamp(started),
             endedAt: RecordEncoder.timestamp(Date()), outcome: outcome, message: failure.map { "\($0)" },
-            export: EnrichManifest.Export(path: configuration.exportPath, files: read),
+            export: EnrichManifest.Export(
+                path: ManifestPath.recorded(configuration.exportPath, manifest: manifestPath), files: read),
             records: zip(configuration.recordsPaths, index.fingerprints).map {
-                RunManifest.FileState(path: $0, fingerprint: $1)
+                RunManifest.FileState(path: ManifestPath.recorded($0, manifest: manifestPath), fingerprint: $1)
             },
             errors: try configuration.errorsPaths.filter { FileManager.default.fileExists(atPath: $0) }.map {
-                RunManifest.FileState(path: $0, fingerprint: try FileFingerprint.measure(path: $0).whole)
+                RunManifest.FileState(
+                    path: ManifestPath.recorded($0, manifest: manifestPath),
+                    fingerprint: try FileFingerprint.measure(path: $0).whole)
             },
             written: written, counts: summary)
-        try ManifestLog(path: (output as NSString).appendingPathComponent(Self.manifestName)).append(manifest)
+        try ManifestLog(path: manifestPath).append(manifest)
         if let failure { throw failure }
         return summary
     }
