@@ -474,4 +474,56 @@ import Testing
         #expect(altered == 1, "\(failure)")
         #expect(failure.contains("  FAIL  export: \(file.relative) changed"), "\(failure)")
     }
+
+    // MARK: terminal hygiene
+
+    @Test func escapeSequencesFromTheServerAreShownNotObeyed() async throws {
+        let body = #"{"error":"\u001b]0;owned\u0007\u001b[2Jinvalid_client"}"#
+        let server = try FixedAnswerServer(
+            response: "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: "
+                + "\(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)")
+        defer { server.shutdown() }
+        let scratch = try TemporaryDirectory()
+        let input = try writeIDs(MockConversationStore.sampleIDs(count: 1), in: scratch)
+        let (status, console) = await convoy(
+            ["fetch", input, "--api-base", server.baseURL.absoluteString, "--output", scratch.file("o.ndjson")],
+            environment: [
+                "GENESYSCLOUD_OAUTHCLIENT_ID": "client", "GENESYSCLOUD_OAUTHCLIENT_SECRET": "secret-\(UUID())",
+            ])
+        #expect(status == 1)
+        #expect(
+            console.capturedError.hasPrefix(
+                #"convoy: error: the login server refused the client credentials (HTTP 401: \u{1B}]0;owned\u{7}\u{1B}[2Jinvalid_client)"#
+            ), "\(console.capturedError)")
+        #expect(!console.capturedError.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" })
+    }
+
+    @Test func aFileNameCannotDriveTheTerminal() async throws {
+        let name = "ids\u{1B}]0;owned\u{7}.txt"
+        let (status, console) = await convoy(
+            ["fetch", name, "--api-base", "http://127.0.0.1:1", "--token", "token-\(UUID())"])
+        #expect(status == 1)
+        #expect(
+            console.capturedError
+                == "convoy: error: cannot open ids\\u{1B}]0;owned\\u{7}.txt: No such file or directory\n")
+    }
+
+    @Test func reportCellsThatLookLikeFormulasAreText() async throws {
+        let scratch = try TemporaryDirectory()
+        let server = try MockAPIServer.start(MockServerConfiguration())
+        defer { server.shutdown() }
+        let (export, records) = try await fetchedExport(in: scratch, server: server)
+        let first = try #require(try ExportScanner(path: export).files().first)
+        let planted = scratch.file(#"=HYPERLINK("evil.example","x").json"#)
+        try Data(contentsOf: URL(fileURLWithPath: first)).write(to: URL(fileURLWithPath: planted))
+        let out = scratch.file("enriched")
+        let (status, console) = await convoy(["enrich", planted, "--records", records, "--out", out, "--no-progress"])
+        #expect(status == 0, "\(console.capturedError)")
+        let csv = try String(contentsOfFile: out + "/" + Enricher.tableName, encoding: .utf8)
+        let rows = csv.split(separator: "\r\n").dropFirst()
+        #expect(!rows.isEmpty)
+        for row in rows where !row.hasPrefix("(all files)") {
+            #expect(row.hasPrefix(#""'=HYPERLINK(""evil.example"",""x"").json","#), "\(row)")
+        }
+    }
 }
