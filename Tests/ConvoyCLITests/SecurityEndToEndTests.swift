@@ -526,4 +526,34 @@ import Testing
             #expect(row.hasPrefix(#""'=HYPERLINK(""evil.example"",""x"").json","#), "\(row)")
         }
     }
+
+    // MARK: limits on input
+
+    @Test func anOverlongInputLineIsRecordedByItsFirstBytesAndItsNumber() async throws {
+        let scratch = try TemporaryDirectory()
+        let server = try MockAPIServer.start(MockServerConfiguration())
+        defer { server.shutdown() }
+        let ids = MockConversationStore.sampleIDs(count: 2)
+        let long = IDReader.maxLineLength + 1
+        var text = Data("\(ids[0])\n".utf8)
+        text.append(Data(repeating: UInt8(ascii: "x"), count: long))
+        text.append(Data("\n\(ids[1])\n".utf8))
+        let input = scratch.file("ids.txt")
+        try text.write(to: URL(fileURLWithPath: input))
+        let (status, console) = await convoy(
+            ["fetch", input, "--api-base", server.baseURL.absoluteString, "--output", scratch.file("o.ndjson")])
+        #expect(status == 2, "\(console.capturedError)")
+        #expect(Set(try ConvoyCLITests.ids(scratch.file("o.ndjson"))) == Set(ids), "the lines around it are fetched")
+        let failures = try records(scratch.file("o.errors.ndjson"))
+        #expect(failures.count == 1)
+        #expect(failures.first?["id"] as? String == String(repeating: "x", count: IDReader.excerptLength))
+        #expect(failures.first?["line"] as? Int == 2)
+        #expect(
+            failures.first?["reason"] as? String
+                == "the line is \(long) bytes long, over the limit of 16 MiB: only its first 64 bytes are kept")
+        let size = try FileManager.default.attributesOfItem(atPath: scratch.file("o.errors.ndjson"))[.size] as? Int
+        #expect((size ?? .max) < 1000, "the line is not copied whole into the errors file")
+        let (verified, report) = await convoy(["verify", scratch.file("o.ndjson"), "--input", input])
+        #expect(verified == 0, "verify reads the input the same way: \(report.capturedOutput)")
+    }
 }
