@@ -40,11 +40,13 @@ public enum ConvoyCommandLine {
             switch command {
             case "fetch":
                 if wantsHelp { return show(FetchCommand.help, console) }
+                warn(CredentialWarnings.warnings(arguments: rest, environment: environment), console)
                 let fetch = try FetchCommand(arguments: rest, environment: environment)
                 console.hide(fetch.authentication.secrets)
                 return try await fetch.run(console: console)
             case "loadtest":
                 if wantsHelp { return show(LoadTestCommand.help, console) }
+                warn(CredentialWarnings.warnings(arguments: rest, environment: environment), console)
                 let loadTest = try LoadTestCommand(arguments: rest, environment: environment)
                 console.hide(loadTest.authentication.secrets + loadTest.tokens)
                 return try await loadTest.run(console: console)
@@ -93,6 +95,10 @@ public enum ConvoyCommandLine {
             console.error("convoy: error: \(error)")
             return 1
         }
+    }
+
+    private static func warn(_ warnings: [String], _ console: Console) {
+        for warning in warnings { console.error(warning) }
     }
 
     private static func show(_ text: String, _ console: Console) -> Int32 {

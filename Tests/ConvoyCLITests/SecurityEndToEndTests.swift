@@ -556,4 +556,48 @@ import Testing
         let (verified, report) = await convoy(["verify", scratch.file("o.ndjson"), "--input", input])
         #expect(verified == 0, "verify reads the input the same way: \(report.capturedOutput)")
     }
+
+    // MARK: warnings
+
+    @Test func aTokenOnTheCommandLineAndALooseCredentialsFileAreWarnedOf() async throws {
+        let scratch = try TemporaryDirectory()
+        let server = try MockAPIServer.start(
+            MockServerConfiguration(oauth: MockOAuth(clientId: "client", clientSecret: "secret-\(UUID())")))
+        defer { server.shutdown() }
+        let input = try writeIDs(MockConversationStore.sampleIDs(count: 2), in: scratch)
+        let tokenWarning =
+            "convoy: warning: --token puts the token in the process list, where every user of this machine can "
+            + "read it; prefer GENESYSCLOUD_ACCESS_TOKEN (or --credentials FILE)\n"
+        let (_, flag) = await convoy(
+            [
+                "fetch", input, "--api-base", server.baseURL.absoluteString, "--token=t0ken-\(UUID())", "--output",
+                scratch.file("a.ndjson"),
+            ])
+        #expect(flag.capturedError.hasPrefix(tokenWarning), "\(flag.capturedError)")
+        let (_, variable) = await convoy(
+            ["fetch", input, "--api-base", server.baseURL.absoluteString, "--output", scratch.file("b.ndjson")],
+            environment: ["GENESYSCLOUD_ACCESS_TOKEN": "t0ken-\(UUID())"])
+        #expect(!variable.capturedError.contains("warning"), "\(variable.capturedError)")
+
+        let credentials = scratch.file("client.json")
+        try #"{"clientId":"client","clientSecret":"wrong-\#(UUID())"}"#.write(
+            toFile: credentials, atomically: true, encoding: .utf8)
+        #expect(chmod(credentials, 0o644) == 0)
+        let (_, loose) = await convoy(
+            [
+                "loadtest", server.baseURL.absoluteString + "/x", "--credentials", credentials, "--rate", "1/s",
+                "--duration", "1s",
+            ])
+        #expect(
+            loose.capturedError.hasPrefix(
+                "convoy: warning: the credentials file \(credentials) can be read or written by other users (mode "
+                    + "644); make it private: chmod 600 \(credentials)\n"), "\(loose.capturedError)")
+        #expect(chmod(credentials, 0o600) == 0)
+        let (_, tight) = await convoy(
+            [
+                "fetch", input, "--api-base", server.baseURL.absoluteString, "--credentials", credentials, "--output",
+                scratch.file("c.ndjson"),
+            ])
+        #expect(!tight.capturedError.contains("warning"), "\(tight.capturedError)")
+    }
 }
