@@ -600,4 +600,54 @@ import Testing
             ])
         #expect(!tight.capturedError.contains("warning"), "\(tight.capturedError)")
     }
+
+    // MARK: planted evidence
+
+    @Test func aRecordPlantedBeforeTheFirstRunIsNamedByVerify() async throws {
+        let scratch = try TemporaryDirectory()
+        let server = try MockAPIServer.start(MockServerConfiguration())
+        defer { server.shutdown() }
+        let ids = MockConversationStore.sampleIDs(count: 5)
+        let input = try writeIDs(ids, in: scratch)
+        let output = scratch.file("o.ndjson")
+        try (#"{"id":"\#(ids[2])","conversation":{"forged":true}}"# + "\n").write(
+            toFile: output, atomically: true, encoding: .utf8)
+        let (status, console) = await convoy(
+            ["fetch", input, "--api-base", server.baseURL.absoluteString, "--output", output, "--no-progress"])
+        #expect(status == 0, "\(console.capturedError)")
+        #expect(server.counters().requests == 4, "the forged id was taken as fetched")
+        let (verified, report) = await convoy(["verify", output, "--input", input])
+        #expect(verified == 1, "\(report.capturedOutput)")
+        #expect(
+            report.capturedOutput.contains(
+                "  FAIL  run 1 began with 1 record in the output that no run vouches for (planted, or left by a run "
+                    + "killed before it wrote its line): \(ids[2])\n"), "\(report.capturedOutput)")
+        #expect(report.capturedOutput.hasSuffix("NOT verified: 1 discrepancy\n"))
+    }
+
+    @Test func aFailurePlantedBetweenRunsIsNamedByVerify() async throws {
+        let scratch = try TemporaryDirectory()
+        let server = try MockAPIServer.start(MockServerConfiguration())
+        defer { server.shutdown() }
+        let ids = MockConversationStore.sampleIDs(count: 6)
+        let output = scratch.file("o.ndjson")
+        let first = try writeIDs(Array(ids.prefix(3)), in: scratch)
+        let (status, console) = await convoy(
+            ["fetch", first, "--api-base", server.baseURL.absoluteString, "--output", output, "--no-progress"])
+        #expect(status == 0, "\(console.capturedError)")
+        // A permanent failure no run recorded: the resume would never fetch this id.
+        try (#"{"id":"\#(ids[4])","status":404,"reason":"not found","attempts":1,"retryable":false}"# + "\n").write(
+            toFile: scratch.file("o.errors.ndjson"), atomically: true, encoding: .utf8)
+        let all = try writeIDs(ids, in: scratch)
+        let (again, resumed) = await convoy(
+            ["fetch", all, "--api-base", server.baseURL.absoluteString, "--output", output, "--no-progress"])
+        #expect(again == 0, "\(resumed.capturedError)")
+        #expect(server.counters().requests == 5, "the planted failure kept its id from being fetched")
+        let (verified, report) = await convoy(["verify", output, "--input", all])
+        #expect(verified == 1, "\(report.capturedOutput)")
+        #expect(
+            report.capturedOutput.contains(
+                "  FAIL  run 2 began with 1 record in the errors file that no run vouches for (planted, or left by a "
+                    + "run killed before it wrote its line): \(ids[4])\n"), "\(report.capturedOutput)")
+    }
 }

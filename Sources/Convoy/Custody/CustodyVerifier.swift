@@ -7,9 +7,10 @@ import Foundation
 /// 2. the output: SHA-256, size and line count equal to the last line's, and its first bytes equal
 ///    to what each earlier run recorded (the output only ever grows);
 /// 3. the errors file: equal to the last line's figures;
-/// 4. the records: each line valid JSON with a string `id`, output ids unique and valid, no id in
+/// 4. vouched: no record was in a file when a run began unless an earlier line covers it;
+/// 5. the records: each line valid JSON with a string `id`, output ids unique and valid, no id in
 ///    both files;
-/// 5. given the input: every input id of the run's shard in exactly one of the two files, and no
+/// 6. given the input: every input id of the run's shard in exactly one of the two files, and no
 ///    record for an id the input does not hold.
 public struct CustodyVerifier: Sendable {
     /// What one check found.
@@ -39,6 +40,7 @@ public struct CustodyVerifier: Sendable {
         checks.append(manifestCheck)
         guard let last = manifests.last else { return checks }
         checks.append(try checkOutput(manifests))
+        checks.append(Self.checkVouched(manifests))
         // Found from the manifest's folder, where the run recorded it: never the working directory's.
         let errorsPath = errorsPath ?? ManifestPath.resolved(last.errors.path, manifest: manifestPath)
         checks.append(try checkFile(errorsPath, against: last.errors, name: "errors"))
@@ -93,6 +95,26 @@ public struct CustodyVerifier: Sendable {
                 "output \(ManifestPath.absolute(outputPath)): \(whole.lines) records, \(whole.bytes) bytes, SHA-256 \(whole.sha256), "
                 + "as the last run recorded" + (earlier.isEmpty ? "" : ", and begins with what each earlier run did"),
             discrepancies: problems)
+    }
+
+    /// Every record was written by a run whose line vouches for it: none was in a file when a run
+    /// began unless an earlier line covers it. Records no line covers were planted, or left by a run
+    /// killed before it could write its line; either way no run vouches for them, and they are named.
+    static func checkVouched(_ manifests: [RunManifest]) -> Check {
+        var problems: [String] = []
+        for (index, manifest) in manifests.enumerated() {
+            let found = manifest.found
+            for (count, ids, file) in [
+                (found.uncoveredOutputRecords, found.unvouchedOutputIDs, "output"),
+                (found.uncoveredErrorRecords, found.unvouchedErrorIDs, "errors file"),
+            ] where count > 0 {
+                let named = ids.map { ": " + sample($0) + ($0.count < count ? " (the first \($0.count))" : "") } ?? ""
+                problems.append(
+                    "run \(index + 1) began with \(count) record\(count == 1 ? "" : "s") in the \(file) that no run "
+                        + "vouches for (planted, or left by a run killed before it wrote its line)\(named)")
+            }
+        }
+        return Check(subject: "vouched: every record was written by a run that recorded it", discrepancies: problems)
     }
 
     private func checkFile(_ path: String, against state: RunManifest.FileState, name: String) throws -> Check {

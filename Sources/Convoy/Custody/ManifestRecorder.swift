@@ -49,12 +49,37 @@ public struct ManifestRecorder: Sendable {
                 try measureWholeOutput(outputPath, against: earlierOutput)
             }
         }
+        if let outputPath, found.uncoveredOutputRecords > 0 {
+            // They follow what the last line covers (all of the file when it covers none of it).
+            let covered = found.previousOutputIntact == false ? 0 : (earlierOutput?.bytes ?? 0)
+            found.unvouchedOutputIDs = try Self.ids(
+                in: outputPath, from: covered, skipping: 0, limit: RunManifest.Found.unvouchedIDLimit)
+        }
         if FileManager.default.fileExists(atPath: errorsPath) {
             let lines = try FileFingerprint.measure(path: errorsPath).whole.lines
             found.errorRecords = lines
             let earlier = previous.flatMap { names($0.errors.path, errorsPath) ? $0.errors.lines : nil } ?? 0
             found.uncoveredErrorRecords = max(0, lines - earlier)
+            if found.uncoveredErrorRecords > 0 {
+                found.unvouchedErrorIDs = try Self.ids(
+                    in: errorsPath, from: 0, skipping: lines - found.uncoveredErrorRecords,
+                    limit: RunManifest.Found.unvouchedIDLimit)
+            }
         }
+    }
+
+    /// The `id` of each record of `path` from byte `offset` on, after the first `skipping` lines, at
+    /// most `limit` of them (a line without one is named by its number).
+    private static func ids(in path: String, from offset: Int64, skipping: Int, limit: Int) throws -> [String] {
+        var ids: [String] = []
+        var line = 0
+        try NDJSONFile.forEachLine(atPath: path, from: offset) { bytes in
+            line += 1
+            guard line > skipping, ids.count < limit else { return }
+            let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
+            ids.append((object?["id"] as? String) ?? "(a line without an id)")
+        }
+        return ids
     }
 
     /// True when `recorded`, a path of an earlier line, names `path`: as this run records it

@@ -134,9 +134,12 @@ public final class NDJSONFile {
     /// Calls `body` with every whole line of the file at `path` (without its `\n`, a trailing `\r`
     /// kept), reading in chunks so a large file never sits in memory. A missing file has no lines.
     /// Blank lines are skipped.
-    public static func forEachLine(atPath path: String, _ body: (ArraySlice<UInt8>) throws -> Void) throws {
+    /// - Parameter offset: where to start reading (the start of a line).
+    public static func forEachLine(
+        atPath path: String, from offset: Int64 = 0, _ body: (ArraySlice<UInt8>) throws -> Void
+    ) throws {
         var pending: [UInt8] = []
-        try forEachBlock(atPath: path, failure: ConvoyError.output) { chunk, count in
+        try forEachBlock(atPath: path, from: offset, failure: ConvoyError.output) { chunk, count in
             var start = 0
             while let newline = Self.newline(in: chunk, from: start, to: count) {
                 if pending.isEmpty {
@@ -166,10 +169,14 @@ public final class NDJSONFile {
     /// Calls `body` with each block read from the file at `path` (1 MiB at most; `count` bytes of
     /// it are the file's). A missing file has no blocks.
     private static func forEachBlock(
-        atPath path: String, failure: (String) -> ConvoyError, _ body: ([UInt8], _ count: Int) throws -> Void
+        atPath path: String, from offset: Int64 = 0, failure: (String) -> ConvoyError,
+        _ body: ([UInt8], _ count: Int) throws -> Void
     ) throws {
         guard let fd = try openIfExists(path, failure: failure) else { return }
         defer { _ = close(fd) }
+        if offset > 0, lseek(fd, off_t(offset), SEEK_SET) < 0 {
+            throw failure("cannot seek in \(path): \(lastError())")
+        }
         var block = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let count = block.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
