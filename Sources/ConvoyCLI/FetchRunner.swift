@@ -51,7 +51,11 @@ struct FetchRunner {
         input: @Sendable (BudgetedSender<ContinuousClock>) -> Input
     ) async throws -> FetchSummary where Input.Element == IDReader.Element {
         let startedAt = Date()
-        try NDJSONFile.refuseLinks((streaming ? [] : [outputPath]) + [errorsPath, manifestPath])
+        for (path, mode) in try NDJSONFile.checkBeforeWriting(
+            (streaming ? [] : [outputPath]) + [errorsPath, manifestPath])
+        {
+            console.error("convoy: \(path) could be read by other users (mode \(String(mode, radix: 8))): made 0600")
+        }
         var recorder = ManifestRecorder(
             manifestPath: manifestPath, outputPath: streaming ? nil : outputPath, errorsPath: errorsPath)
         recorder.readsWholeOutput = checksWholeOutput

@@ -314,6 +314,9 @@ import Testing
             ["fetch", input, "--api-base", server.baseURL.absoluteString, "--output", scratch.file("o.ndjson")])
         #expect(status == 2, "\(console.capturedError)")
         for name in ["o.ndjson", "o.errors.ndjson", "o.manifest.ndjson"] {
+            #expect(
+                console.capturedError.contains(
+                    "convoy: \(scratch.file(name)) could be read by other users (mode 644): made 0600\n"))
             var status = stat()
             #expect(stat(scratch.file(name), &status) == 0)
             #expect(status.st_mode & 0o777 == 0o600, "\(name) is \(String(status.st_mode & 0o777, radix: 8))")

@@ -233,14 +233,21 @@ public final class NDJSONFile {
     /// Refuses, before any work, each of `paths` that is a symbolic link (a missing path is fine: it
     /// will be created). The open itself refuses links too (`O_NOFOLLOW`); this says so before a run
     /// has fetched anything it could not write.
+    /// - Returns: the files among `paths` that others may read or write, with their mode: opening
+    ///   them will make them 0600.
     /// - Throws: ``ConvoyError/output(_:)`` naming the first link.
-    public static func refuseLinks(_ paths: [String]) throws {
+    @discardableResult
+    public static func checkBeforeWriting(_ paths: [String]) throws -> [(path: String, mode: mode_t)] {
+        var loose: [(path: String, mode: mode_t)] = []
         for path in paths {
             var status = stat()
-            if lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFLNK {
-                throw ConvoyError.output(linkRefusal(path))
+            guard lstat(path, &status) == 0 else { continue }
+            if status.st_mode & S_IFMT == S_IFLNK { throw ConvoyError.output(linkRefusal(path)) }
+            if status.st_mode & S_IFMT == S_IFREG, status.st_mode & 0o077 != 0 {
+                loose.append((path, status.st_mode & 0o7777))
             }
         }
+        return loose
     }
 
     /// Refuses what is not a regular file, and takes away any access of others to what is.
