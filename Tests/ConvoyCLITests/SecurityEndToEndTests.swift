@@ -504,7 +504,8 @@ import Testing
     @Test func aFileNameCannotDriveTheTerminal() async throws {
         let name = "ids\u{1B}]0;owned\u{7}.txt"
         let (status, console) = await convoy(
-            ["fetch", name, "--api-base", "http://127.0.0.1:1", "--token", "token-\(UUID())"])
+            ["fetch", name, "--api-base", "http://127.0.0.1:1"],
+            environment: ["GENESYSCLOUD_ACCESS_TOKEN": "t-\(UUID())"])
         #expect(status == 1)
         #expect(
             console.capturedError
@@ -652,5 +653,44 @@ import Testing
             report.capturedOutput.contains(
                 "  FAIL  run 2 began with 1 record in the errors file that no run vouches for (planted, or left by a "
                     + "run killed before it wrote its line): \(ids[4])\n"), "\(report.capturedOutput)")
+    }
+
+    @Test func aKilledRunVouchesForWhatItWroteUpToItsLastCheckpoint() async throws {
+        let scratch = try TemporaryDirectory()
+        let server = try MockAPIServer.start(MockServerConfiguration())
+        defer { server.shutdown() }
+        let ids = MockConversationStore.sampleIDs(count: 100)
+        let input = try writeIDs(ids, in: scratch)
+        let (output, manifest) = (scratch.file("o.ndjson"), scratch.file("o.manifest.ndjson"))
+        server.holdAnswers(after: 30)  // the run cannot finish before its kill
+        let process = Process()
+        process.executableURL = try convoyExecutable()
+        process.arguments = [
+            "fetch", input, "--api-base", server.baseURL.absoluteString, "--output", output, "--no-progress",
+            "--checkpoint-interval", "100ms",
+        ]
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        // A checkpoint that covers every record the run will write before the answers stop.
+        try await waitUntil {
+            let covered = try ManifestLog(path: manifest).lines().map(RunManifest.decode).last?.output.lines
+            return lineCount(output) == 30 && covered == 30
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let checkpoints = try ManifestLog(path: manifest).lines().map(RunManifest.decode)
+        #expect(!checkpoints.isEmpty && checkpoints.allSatisfy { $0.outcome == .running })
+        server.holdAnswers(after: nil)
+        let (status, console) = await convoy(
+            ["fetch", input, "--api-base", server.baseURL.absoluteString, "--output", output, "--no-progress"])
+        #expect(status == 0, "\(console.capturedError)")
+        let lines = try ManifestLog(path: manifest).lines().map(RunManifest.decode)
+        #expect(lines.last?.found.uncoveredOutputRecords == 0, "the checkpoint covers the killed run's records")
+        let (verified, report) = await convoy(["verify", output, "--input", input])
+        #expect(verified == 0, "\(report.capturedOutput)")
+        #expect(
+            report.capturedOutput.contains(
+                "manifest \(manifest): 2 runs (\(checkpoints.count) checkpoint\(checkpoints.count == 1 ? "" : "s")), "
+                    + "every line sealed and chained"), "\(report.capturedOutput)")
     }
 }

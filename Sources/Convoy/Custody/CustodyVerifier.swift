@@ -63,9 +63,12 @@ public struct CustodyVerifier: Sendable {
             )
         }
         let (problems, manifests) = RunManifest.checkChain(lines)
+        let runs = manifests.indices.filter { $0 == 0 || manifests[$0 - 1].startedAt != manifests[$0].startedAt }.count
+        let checkpoints = manifests.filter { $0.outcome == .running }.count
         let subject =
-            "manifest \(ManifestPath.absolute(manifestPath)): \(lines.count) run\(lines.count == 1 ? "" : "s"), "
-            + "every line sealed and chained"
+            "manifest \(ManifestPath.absolute(manifestPath)): \(runs) run\(runs == 1 ? "" : "s")"
+            + (checkpoints > 0 ? " (\(checkpoints) checkpoint\(checkpoints == 1 ? "" : "s"))" : "")
+            + ", every line sealed and chained"
         return (Check(subject: subject, discrepancies: problems), manifests)
     }
 
@@ -102,7 +105,11 @@ public struct CustodyVerifier: Sendable {
     /// killed before it could write its line; either way no run vouches for them, and they are named.
     static func checkVouched(_ manifests: [RunManifest]) -> Check {
         var problems: [String] = []
+        var run = 0
         for (index, manifest) in manifests.enumerated() {
+            // A run's checkpoints and its last line share its start and what it found then.
+            if index > 0, manifests[index - 1].startedAt == manifest.startedAt { continue }
+            run += 1
             let found = manifest.found
             for (count, ids, file) in [
                 (found.uncoveredOutputRecords, found.unvouchedOutputIDs, "output"),
@@ -110,7 +117,7 @@ public struct CustodyVerifier: Sendable {
             ] where count > 0 {
                 let named = ids.map { ": " + sample($0) + ($0.count < count ? " (the first \($0.count))" : "") } ?? ""
                 problems.append(
-                    "run \(index + 1) began with \(count) record\(count == 1 ? "" : "s") in the \(file) that no run "
+                    "run \(run) began with \(count) record\(count == 1 ? "" : "s") in the \(file) that no run "
                         + "vouches for (planted, or left by a run killed before it wrote its line)\(named)")
             }
         }

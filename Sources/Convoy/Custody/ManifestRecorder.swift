@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 
 /// Writes a run's manifest line: measures the files before the run (what an earlier run left, and
 /// what no manifest covers) and after it, and appends the sealed, chained line.
@@ -111,6 +112,43 @@ public struct ManifestRecorder: Sendable {
     public mutating func noteResume(_ resume: OutputStore.Resume) {
         found.tornBytesCut = resume.truncatedBytes
         found.retriedFailures = resume.retrying
+    }
+
+    /// Appends a checkpoint line while the run goes on (outcome ``RunManifest/Outcome/running``):
+    /// the files' figures through their last whole line, which are forced to disk before the line
+    /// is written, so the line never vouches for bytes a power loss could take. The output is read
+    /// from where the last measure stopped. Nothing is written for a streamed output.
+    /// - Parameter manifest: the run's account so far; its `found`, `output`, `errors`, `outcome`
+    ///   and `previous` are set here.
+    public mutating func checkpoint(_ manifest: RunManifest) throws {
+        guard let outputPath else { return }
+        var manifest = manifest
+        manifest.found = found
+        manifest.outcome = .running
+        let (_, output) = try FileFingerprint.measure(
+            path: outputPath, continuing: outputBefore ?? FileFingerprint.Tally())
+        let (_, errors) = try FileFingerprint.measure(path: errorsPath, continuing: FileFingerprint.Tally())
+        // Measured first, synced next: every byte counted was written before the fsync.
+        for path in [outputPath, errorsPath] { try Self.sync(path) }
+        manifest.output = RunManifest.FileState(
+            path: ManifestPath.recorded(outputPath, manifest: log.path), fingerprint: output.fingerprint,
+            sha256State: output.midstate)
+        manifest.errors = RunManifest.FileState(
+            path: ManifestPath.recorded(errorsPath, manifest: log.path), fingerprint: errors.fingerprint)
+        try log.append(manifest)
+        outputBefore = output
+    }
+
+    /// Forces the file at `path` to disk through a descriptor of its own (fsync reaches every
+    /// write to the file, whoever made it).
+    private static func sync(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0, fsync(fd) == 0 else {
+            let reason = String(cString: strerror(errno))
+            if fd >= 0 { _ = close(fd) }
+            throw ConvoyError.output("cannot sync \(path): \(reason)")
+        }
+        _ = close(fd)
     }
 
     /// Fills in the files' figures after the run and appends the line.

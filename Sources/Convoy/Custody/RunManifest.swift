@@ -49,6 +49,10 @@ public struct RunManifest: SealedManifest, Sendable, Equatable {
         case failed
         /// The reader of `--output -` went away (EPIPE).
         case outputClosed
+        /// A checkpoint of a run still going: it vouches for the records written so far (synced
+        /// to disk first), so a run killed later leaves at most what followed its last checkpoint
+        /// unvouched. The run's later lines share its `startedAt`.
+        case running
     }
 
     /// Where the ids came from.
