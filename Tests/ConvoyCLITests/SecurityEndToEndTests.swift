@@ -47,8 +47,12 @@ import Testing
         defer { server.shutdown() }
         let input = try writeIDs(MockConversationStore.sampleIDs(count: 3), in: scratch)
         let base = server.baseURL.absoluteString
+        let proxyPassword = "proxy-\(UUID())"
         for proxy in ["http_proxy", "all_proxy", "ALL_PROXY"] {
-            let environment = [proxy: "http://proxy.example:3128", "GENESYSCLOUD_ACCESS_TOKEN": "token-\(UUID())"]
+            // The proxy's own password never shows in the message that names it.
+            let setting =
+                proxy == "all_proxy" ? "http://me:\(proxyPassword)@proxy.example:3128" : "http://proxy.example:3128"
+            let environment = [proxy: setting, "GENESYSCLOUD_ACCESS_TOKEN": "token-\(UUID())"]
             let (status, console) = await convoy(
                 ["fetch", input, "--api-base", base, "--output", scratch.file("o.ndjson")], environment: environment)
             #expect(status == 64, "\(proxy): \(console.capturedError)")
@@ -61,6 +65,7 @@ import Testing
                 ["loadtest", base + "/x", "--rate", "1/s", "--duration", "1s"], environment: environment)
             #expect(loadStatus == 64)
             #expect(loadConsole.capturedError.contains("or give --insecure-http to allow it"))
+            #expect(!(console.capturedError + loadConsole.capturedError).contains(proxyPassword))
         }
         #expect(!FileManager.default.fileExists(atPath: scratch.file("o.ndjson")), "refused before any file")
         #expect(server.counters().requests == 0, "refused before any request")
