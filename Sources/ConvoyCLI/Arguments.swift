@@ -123,41 +123,6 @@ struct Arguments {
         }
     }
 
-    /// `arguments` with the values of secret options (`--token`, `--client-secret`, any option whose
-    /// name holds `token`, `secret` or `password`) and URL passwords replaced by `<redacted>`, for a
-    /// record of the command line.
-    static func redacting(_ arguments: [String]) -> [String] {
-        let redacted = "<redacted>"
-        func isSecret(_ name: Substring) -> Bool {
-            let name = name.lowercased()
-            return ["token", "secret", "password"].contains { name.contains($0) }
-        }
-        var result: [String] = []
-        var hideNext = false
-        for argument in arguments {
-            if hideNext, !argument.hasPrefix("--") {
-                result.append(redacted)
-                hideNext = false
-                continue
-            }
-            hideNext = false
-            if argument.hasPrefix("--") {
-                let body = argument.dropFirst(2)
-                if let equals = body.firstIndex(of: "=") {
-                    result.append(isSecret(body[..<equals]) ? "--\(body[..<equals])=\(redacted)" : argument)
-                } else {
-                    hideNext = isSecret(body)
-                    result.append(argument)
-                }
-                continue
-            }
-            if var url = URLComponents(string: argument), url.password != nil {
-                url.password = redacted
-                result.append(url.string ?? redacted)
-                continue
-            }
-            result.append(argument)
-        }
-        return result
-    }
+    /// `arguments` as a record may keep them: see ``Redaction/arguments(_:)``.
+    static func redacting(_ arguments: [String]) -> [String] { Redaction.arguments(arguments) }
 }

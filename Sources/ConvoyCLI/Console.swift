@@ -11,6 +11,8 @@ public final class Console: Sendable {
         var out: [UInt8] = []
         var err: [UInt8] = []
         var progressShown = false
+        /// Replaced wherever they appear (``hide(_:)``).
+        var secrets: [String] = []
     }
 
     private let capture: Bool
@@ -42,19 +44,60 @@ public final class Console: Sendable {
     /// Everything written to standard error so far (capturing consoles only).
     public var capturedError: String { state.withLock { String(decoding: $0.err, as: UTF8.self) } }
 
-    /// Writes `text` and a newline to standard output.
-    public func print(_ text: String) {
-        emit(Array((text + "\n").utf8), toError: false)
+    /// From now on, `secrets` are replaced by `<redacted>` wherever they appear in what either
+    /// stream is given, whoever wrote the text (an error that quotes an argument, a server that
+    /// echoes a token). Values shorter than four characters are not searched for.
+    public func hide(_ secrets: [String]) {
+        let secrets = secrets.filter { $0.count >= Redaction.shortestSecret }
+        guard !secrets.isEmpty else { return }
+        state.withLock { $0.secrets += secrets }
     }
 
-    /// Writes `text` and a newline to standard error.
+    /// `text` with every secret given to ``hide(_:)`` replaced, for a file (a manifest's message).
+    public func redacted(_ text: String) -> String {
+        let secrets = state.withLock { $0.secrets }
+        return secrets.isEmpty ? text : Redaction.scrub(text, secrets: secrets)
+    }
+
+    /// Writes `text` and a newline to standard output: secrets hidden, control characters escaped.
+    public func print(_ text: String) {
+        emit(Array((clean(text) + "\n").utf8), toError: false)
+    }
+
+    /// Writes `text` and a newline to standard error: secrets hidden, control characters escaped.
     public func error(_ text: String) {
-        emit(Array((text + "\n").utf8), toError: true)
+        emit(Array((clean(text) + "\n").utf8), toError: true)
+    }
+
+    /// `text` as a terminal may be shown it: each secret replaced, and every control character but
+    /// newline and tab (an escape sequence from a server's error text, a `Location` header, a file
+    /// name) written as a visible `\u{1B}`, so no text can move the cursor, retitle the window or
+    /// hide what precedes it.
+    func clean(_ text: String) -> String {
+        Self.escapingControlCharacters(redacted(text))
+    }
+
+    /// `text` with C0 and C1 control characters (but `\n` and `\t`) and DEL as `\u{XX}`.
+    static func escapingControlCharacters(_ text: String) -> String {
+        func isControl(_ scalar: Unicode.Scalar) -> Bool {
+            (scalar.value < 0x20 && scalar != "\n" && scalar != "\t") || (0x7F...0x9F).contains(scalar.value)
+        }
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var result = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            if isControl(scalar) {
+                result.append(contentsOf: "\\u{\(String(scalar.value, radix: 16, uppercase: true))}".unicodeScalars)
+            } else {
+                result.append(scalar)
+            }
+        }
+        return String(result)
     }
 
     /// Redraws the one-line progress display (terminals only).
     public func progress(_ text: String) {
         guard isTerminal else { return }
+        let text = clean(text)
         state.withLock { state in
             state.progressShown = true
             Self.write(STDERR_FILENO, Array(("\r\u{1B}[K" + text).utf8))

@@ -33,15 +33,23 @@ public enum ConvoyCommandLine {
             return 64
         }
         let rest = Array(arguments.dropFirst())
+        // Before anything can print: an error may quote an argument, a server may echo a token.
+        console.hide(Redaction.secrets(arguments: rest, environment: environment))
         let wantsHelp = rest.contains("--help") || rest.contains("-h")
         do {
             switch command {
             case "fetch":
                 if wantsHelp { return show(FetchCommand.help, console) }
-                return try await FetchCommand(arguments: rest, environment: environment).run(console: console)
+                warn(CredentialWarnings.warnings(arguments: rest, environment: environment), console)
+                let fetch = try FetchCommand(arguments: rest, environment: environment)
+                console.hide(fetch.authentication.secrets)
+                return try await fetch.run(console: console)
             case "loadtest":
                 if wantsHelp { return show(LoadTestCommand.help, console) }
-                return try await LoadTestCommand(arguments: rest, environment: environment).run(console: console)
+                warn(CredentialWarnings.warnings(arguments: rest, environment: environment), console)
+                let loadTest = try LoadTestCommand(arguments: rest, environment: environment)
+                console.hide(loadTest.authentication.secrets + loadTest.tokens)
+                return try await loadTest.run(console: console)
             case "enrich":
                 if wantsHelp { return show(EnrichCommand.help, console) }
                 return try await EnrichCommand(arguments: rest).run(console: console)
@@ -87,6 +95,10 @@ public enum ConvoyCommandLine {
             console.error("convoy: error: \(error)")
             return 1
         }
+    }
+
+    private static func warn(_ warnings: [String], _ console: Console) {
+        for warning in warnings { console.error(warning) }
     }
 
     private static func show(_ text: String, _ console: Console) -> Int32 {

@@ -77,6 +77,9 @@ struct FetchCommand {
                                 for none), so kubectl logs and CI logs show where a long job stands.
                                 With an ids file both show a bar, the percentage and an ETA from the
                                 learned limit and the requests left
+          --checkpoint-interval D  a checkpoint line in the manifest every D while the run goes on
+                                (default 60s; 0 for none): a run killed with kill -9 still vouches for
+                                what it wrote up to its last checkpoint
           -h, --help            show this help
 
         RECORDS:
@@ -100,6 +103,15 @@ struct FetchCommand {
         case none
         case token(String)
         case oauth(ClientCredentials, loginBase: URL)
+
+        /// The secrets these credentials hold, for the console to hide.
+        var secrets: [String] {
+            switch self {
+            case .none: return []
+            case .token(let token): return [token]
+            case .oauth(let credentials, _): return [credentials.clientSecret]
+            }
+        }
 
         /// The credential provider, and for OAuth the client behind it, which has fetched its
         /// first token already: wrong credentials fail here, before any other work.
@@ -142,6 +154,8 @@ struct FetchCommand {
     var checksWholeOutput = false
     /// Off a terminal, a plain progress line this often; nil for none.
     var progressInterval: Duration? = .seconds(60)
+    /// A checkpoint line in the manifest this often while the run goes on; nil for none.
+    var checkpointInterval: Duration? = .seconds(60)
     /// The command line as the manifest records it, secrets redacted.
     var commandLine: [String]
 
@@ -163,6 +177,9 @@ struct FetchCommand {
         let loginBase =
             try (try arguments.value("login-base")).map { try Self.validateBase($0, option: "login-base") }
             ?? (explicitBase == nil ? region?.loginBase : nil) ?? apiBase
+        try Self.refuseClearTextProxy(
+            for: [apiBase, loginBase], environment: environment,
+            remedy: "add the host to no_proxy, or unset the proxy for this command")
         authentication = try Self.authentication(&arguments, environment: environment, loginBase: loginBase)
         outputPath = try arguments.value("output") ?? "conversations.ndjson"
         // A stream has no name to put the other files beside: they are named after the start time.
@@ -220,6 +237,12 @@ struct FetchCommand {
             }
             progressInterval = seconds > 0 ? .milliseconds(Int64(seconds * 1000)) : nil
         }
+        if let text = try arguments.value("checkpoint-interval") {
+            guard let seconds = LoadSchedule.parseDuration(text), seconds >= 0 else {
+                throw ConvoyError.usage("--checkpoint-interval takes a duration such as 60s or 5m, not '\(text)'")
+            }
+            checkpointInterval = seconds > 0 ? .milliseconds(Int64(seconds * 1000)) : nil
+        }
         let positionals = arguments.takePositionals()
         guard positionals.count <= 1 else {
             throw ConvoyError.usage(
@@ -262,7 +285,7 @@ struct FetchCommand {
             errorsPath: errorsPath, manifestPath: manifestPath,
             custody: .init(command: commandLine, oauthClientId: clientID, input: inputRecord), console: console,
             showProgress: showProgress, inputLines: inputLines, progressInterval: progressInterval,
-            checksWholeOutput: checksWholeOutput)
+            checksWholeOutput: checksWholeOutput, checkpointInterval: checkpointInterval)
         let summary: FetchSummary
         if let interval {
             let apiBase = configuration.apiBase
@@ -385,9 +408,18 @@ struct FetchCommand {
         }
     }
 
-    static func isLoopback(_ url: URL) -> Bool {
-        guard let host = url.host?.lowercased() else { return false }
-        return host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
+    /// True for a literal loopback host (see ``PlainHTTPPolicy``): never a name that begins with `127.`.
+    static func isLoopback(_ url: URL) -> Bool { PlainHTTPPolicy.isLoopback(url) }
+
+    /// Refuses plain http that a proxy of `environment` would carry, and see in clear.
+    static func refuseClearTextProxy(for urls: [URL], environment: [String: String], remedy: String) throws {
+        for url in urls {
+            if let proxy = PlainHTTPPolicy.clearTextProxy(for: url, environment: environment) {
+                throw ConvoyError.usage(
+                    "plain http to \(url.host ?? "the server") would go through the proxy \(proxy) (http_proxy or "
+                        + "all_proxy), which would see the token in clear: \(remedy)")
+            }
+        }
     }
 
     /// `20261125T023345Z`: a start time fit for a file name.

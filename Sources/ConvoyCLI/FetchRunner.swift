@@ -1,5 +1,6 @@
 import Convoy
 import Foundation
+import Synchronization
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -37,6 +38,9 @@ struct FetchRunner {
     /// Read every byte of the output before the run to check it against the manifest, instead of
     /// going on from the last line's SHA-256 midstate (`--check-output`).
     var checksWholeOutput = false
+    /// A checkpoint line this often while the run goes on (nil: none), so that a run killed before
+    /// its last line still vouches for what it wrote up to its last checkpoint.
+    var checkpointInterval: Duration? = .seconds(60)
 
     var streaming: Bool { outputPath == "-" }
 
@@ -51,6 +55,11 @@ struct FetchRunner {
         input: @Sendable (BudgetedSender<ContinuousClock>) -> Input
     ) async throws -> FetchSummary where Input.Element == IDReader.Element {
         let startedAt = Date()
+        for (path, mode) in try NDJSONFile.checkBeforeWriting(
+            (streaming ? [] : [outputPath]) + [errorsPath, manifestPath])
+        {
+            console.error("convoy: \(path) could be read by other users (mode \(String(mode, radix: 8))): made 0600")
+        }
         var recorder = ManifestRecorder(
             manifestPath: manifestPath, outputPath: streaming ? nil : outputPath, errorsPath: errorsPath)
         recorder.readsWholeOutput = checksWholeOutput
@@ -62,6 +71,7 @@ struct FetchRunner {
             : try OutputStore(outputPath: outputPath, errorsPath: errorsPath, expectedIDs: inputLines ?? 0)
         recorder.noteResume(store.resume)
         reportResume(store.resume)
+        let shared = SharedRecorder(recorder)
         let transport = DefaultTransport(
             maxConnectionsPerHost: configuration.concurrency, limits: configuration.transportLimits)
         let engine = FetchEngine(
@@ -101,6 +111,20 @@ struct FetchRunner {
             }
         }
         defer { pauses.cancel() }
+        let checkpoints = Task { [checkpointInterval, streaming] in
+            guard let checkpointInterval, !streaming else { return }
+            while !Task.isCancelled {
+                try? await Task.sleep(for: checkpointInterval)
+                if Task.isCancelled { break }
+                let manifest = self.manifest(engine.progress(), outcome: .running, failure: nil, startedAt: startedAt)
+                do {
+                    try shared.recorder.withLock { try $0.checkpoint(manifest) }
+                } catch {
+                    console.error("convoy: warning: cannot write a checkpoint to \(manifestPath): \(error)")
+                }
+            }
+        }
+        defer { checkpoints.cancel() }
         var summary: FetchSummary
         var failure: Error?
         do {
@@ -118,8 +142,11 @@ struct FetchRunner {
         }
         progress.cancel()
         pauses.cancel()
+        checkpoints.cancel()
+        await checkpoints.value  // no checkpoint is written beside the last line
         console.clearProgress()
-        let written = try record(summary, failure: failure, startedAt: startedAt, recorder: recorder, store: store)
+        let written = try record(
+            summary, failure: failure, startedAt: startedAt, recorder: shared.recorder.withLock { $0 }, store: store)
         console.error(SummaryReport.render(summary, outputPath: outputPath, errorsPath: errorsPath))
         console.error("  manifest  \(manifestPath)" + (written ? "" : " (not written)"))
         if let failure { throw failure }
@@ -137,13 +164,7 @@ struct FetchRunner {
         case let error as ConvoyError where error.isOutputClosed: outcome = .outputClosed
         default: outcome = .failed
         }
-        let manifest = RunManifest(
-            tool: "convoy \(Self.version)", command: custody.command, apiBase: configuration.apiBase.absoluteString,
-            oauthClientId: custody.oauthClientId, startedAt: RecordEncoder.timestamp(startedAt),
-            endedAt: RecordEncoder.timestamp(Date()), outcome: outcome,
-            message: failure.map { ($0 as? ConvoyError)?.message ?? "\($0)" }, resumable: !streaming,
-            shard: configuration.shard?.description, input: custody.input(summary), counts: RunManifest.Counts(summary),
-            limit: summary.limiter.map(RunManifest.Limit.init))
+        let manifest = manifest(summary, outcome: outcome, failure: failure, startedAt: startedAt)
         do {
             try recorder.record(manifest, stream: store.output.streamTally?.fingerprint)
             return true
@@ -152,6 +173,20 @@ struct FetchRunner {
             if failure == nil { throw error }
             return false
         }
+    }
+
+    /// The run's account as of `summary`, before the recorder adds the files' figures.
+    private func manifest(
+        _ summary: FetchSummary, outcome: RunManifest.Outcome, failure: Error?, startedAt: Date
+    ) -> RunManifest {
+        RunManifest(
+            tool: "convoy \(Self.version)", command: custody.command.map(console.redacted),
+            apiBase: Redaction.url(configuration.apiBase),
+            oauthClientId: custody.oauthClientId, startedAt: RecordEncoder.timestamp(startedAt),
+            endedAt: RecordEncoder.timestamp(Date()), outcome: outcome,
+            message: failure.map { console.redacted(($0 as? ConvoyError)?.message ?? "\($0)") }, resumable: !streaming,
+            shard: configuration.shard?.description, input: custody.input(summary), counts: RunManifest.Counts(summary),
+            limit: summary.limiter.map(RunManifest.Limit.init))
     }
 
     private func reportFound(_ found: RunManifest.Found) {
@@ -178,6 +213,12 @@ struct FetchRunner {
                     + "permanent failures kept, \(resume.retrying) earlier failures to retry")
         }
     }
+}
+
+/// The run's recorder, shared by the checkpoint task and the last line.
+private final class SharedRecorder: Sendable {
+    let recorder: Mutex<ManifestRecorder>
+    init(_ recorder: ManifestRecorder) { self.recorder = Mutex(recorder) }
 }
 
 /// Hands the store to the engine's task. The store is used by that task alone from here on.

@@ -186,7 +186,13 @@ struct LoadTestCommand {
         } else {
             url = target
         }
-        _ = try Self.validate(url.replacingOccurrences(of: "{id}", with: "x"), insecure: insecure, option: "URL")
+        let checked = try Self.validate(
+            url.replacingOccurrences(of: "{id}", with: "x"), insecure: insecure, option: "URL")
+        if !insecure {
+            try FetchCommand.refuseClearTextProxy(
+                for: [checked] + (loginBase.map { [$0] } ?? []), environment: environment,
+                remedy: "add the host to no_proxy, or give --insecure-http to allow it")
+        }
 
         let modes = [rate != nil, !stages.isEmpty, users != nil, findLimit].filter { $0 }.count
         guard modes == 1 else {
@@ -252,7 +258,7 @@ struct LoadTestCommand {
             return (HTTPRequest(method: method, url: target, headers: headers, body: body), token)
         }
         let runner = LoadRunner(transport: transport, clock: ContinuousClock()) { request($0, token: 0) }
-        console.error("convoy loadtest: \(method) \(url)")
+        console.error("convoy loadtest: \(method) \(Redaction.url(text: url))")
         let started = ContinuousClock.now
         let work = Task { () -> (LoadRunner<ContinuousClock>.Result, LimiterReport?, LoadSchedule?) in
             switch mode {
@@ -325,7 +331,9 @@ struct LoadTestCommand {
         }
         if let timelinePath { try write(Data(summary.timelineCSV.utf8), to: timelinePath) }
         if let chartPath {
-            try write(Data(summary.chart(title: "convoy loadtest \(method) \(url)", limit: report).utf8), to: chartPath)
+            try write(
+                Data(summary.chart(title: "convoy loadtest \(method) \(Redaction.url(text: url))", limit: report).utf8),
+                to: chartPath)
         }
         if let requestsPath {
             var lines = Data()
@@ -347,11 +355,10 @@ struct LoadTestCommand {
     }
 
     private func write(_ data: Data, to path: String) throws {
-        do {
-            try data.write(to: URL(fileURLWithPath: path))
-        } catch {
-            throw ConvoyError.output("cannot write \(path): \(error.localizedDescription)")
-        }
+        // A new file renamed into place: never written through a link planted at `path`.
+        let file = try AtomicFile.Writer(path: path)
+        try file.write(data)
+        try file.commit()
     }
 
     /// https anywhere; http on loopback, or elsewhere with `--insecure-http`.

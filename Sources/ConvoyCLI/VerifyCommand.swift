@@ -85,7 +85,7 @@ struct VerifyCommand {
     }
 
     private func report(_ checks: [CustodyVerifier.Check], against manifest: String, console: Console) -> Int32 {
-        console.print("convoy verify: \(outputPath) against \(manifest)")
+        console.print("convoy verify: \(ManifestPath.absolute(outputPath)) against \(ManifestPath.absolute(manifest))")
         var problems = 0
         for check in checks {
             if check.discrepancies.isEmpty {

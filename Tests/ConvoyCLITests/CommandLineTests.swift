@@ -141,7 +141,7 @@ struct UsageCase: Sendable, CustomTestStringConvertible {
         #expect(
             redacted == [
                 "fetch", "ids.txt", "--token", "<redacted>", "--client-secret=<redacted>", "--api-base",
-                "https://user:%3Credacted%3E@api.example.com/", "--output", "-", "--token",
+                "https://api.example.com/", "--output", "-", "--token",
             ])
     }
 

@@ -45,7 +45,12 @@ import Testing
         let files = RecordingFileSystem()
         let path = folder.file("state.json")
         try AtomicFile.replace(path: path, lines: [ArraySlice("one".utf8), ArraySlice("two".utf8)], fileSystem: files)
-        let temp = "state.json.tmp-\(getpid())"
+        // A new temp file under a random name: the first call opens it.
+        guard case .open(let temp) = try #require(files.calls.first) else {
+            Issue.record("the first call is not an open: \(files.calls)")
+            return
+        }
+        #expect(temp.hasPrefix("state.json.tmp-\(getpid())-") && temp.count > "state.json.tmp-\(getpid())-".count + 8)
         let folderName = (folder.path as NSString).lastPathComponent
         #expect(
             files.calls == [

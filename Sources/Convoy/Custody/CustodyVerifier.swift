@@ -7,9 +7,10 @@ import Foundation
 /// 2. the output: SHA-256, size and line count equal to the last line's, and its first bytes equal
 ///    to what each earlier run recorded (the output only ever grows);
 /// 3. the errors file: equal to the last line's figures;
-/// 4. the records: each line valid JSON with a string `id`, output ids unique and valid, no id in
+/// 4. vouched: no record was in a file when a run began unless an earlier line covers it;
+/// 5. the records: each line valid JSON with a string `id`, output ids unique and valid, no id in
 ///    both files;
-/// 5. given the input: every input id of the run's shard in exactly one of the two files, and no
+/// 6. given the input: every input id of the run's shard in exactly one of the two files, and no
 ///    record for an id the input does not hold.
 public struct CustodyVerifier: Sendable {
     /// What one check found.
@@ -39,7 +40,9 @@ public struct CustodyVerifier: Sendable {
         checks.append(manifestCheck)
         guard let last = manifests.last else { return checks }
         checks.append(try checkOutput(manifests))
-        let errorsPath = errorsPath ?? last.errors.path
+        checks.append(Self.checkVouched(manifests))
+        // Found from the manifest's folder, where the run recorded it: never the working directory's.
+        let errorsPath = errorsPath ?? ManifestPath.resolved(last.errors.path, manifest: manifestPath)
         checks.append(try checkFile(errorsPath, against: last.errors, name: "errors"))
         let (recordsCheck, outputIDs, errorIDs) = try checkRecords(errorsPath: errorsPath)
         checks.append(recordsCheck)
@@ -60,7 +63,12 @@ public struct CustodyVerifier: Sendable {
             )
         }
         let (problems, manifests) = RunManifest.checkChain(lines)
-        let subject = "manifest: \(lines.count) run\(lines.count == 1 ? "" : "s"), every line sealed and chained"
+        let runs = manifests.indices.filter { $0 == 0 || manifests[$0 - 1].startedAt != manifests[$0].startedAt }.count
+        let checkpoints = manifests.filter { $0.outcome == .running }.count
+        let subject =
+            "manifest \(ManifestPath.absolute(manifestPath)): \(runs) run\(runs == 1 ? "" : "s")"
+            + (checkpoints > 0 ? " (\(checkpoints) checkpoint\(checkpoints == 1 ? "" : "s"))" : "")
+            + ", every line sealed and chained"
         return (Check(subject: subject, discrepancies: problems), manifests)
     }
 
@@ -86,9 +94,34 @@ public struct CustodyVerifier: Sendable {
         }
         let whole = measured.whole
         return Check(
-            subject: "output: \(whole.lines) records, \(whole.bytes) bytes, SHA-256 \(whole.sha256), "
+            subject:
+                "output \(ManifestPath.absolute(outputPath)): \(whole.lines) records, \(whole.bytes) bytes, SHA-256 \(whole.sha256), "
                 + "as the last run recorded" + (earlier.isEmpty ? "" : ", and begins with what each earlier run did"),
             discrepancies: problems)
+    }
+
+    /// Every record was written by a run whose line vouches for it: none was in a file when a run
+    /// began unless an earlier line covers it. Records no line covers were planted, or left by a run
+    /// killed before it could write its line; either way no run vouches for them, and they are named.
+    static func checkVouched(_ manifests: [RunManifest]) -> Check {
+        var problems: [String] = []
+        var run = 0
+        for (index, manifest) in manifests.enumerated() {
+            // A run's checkpoints and its last line share its start and what it found then.
+            if index > 0, manifests[index - 1].startedAt == manifest.startedAt { continue }
+            run += 1
+            let found = manifest.found
+            for (count, ids, file) in [
+                (found.uncoveredOutputRecords, found.unvouchedOutputIDs, "output"),
+                (found.uncoveredErrorRecords, found.unvouchedErrorIDs, "errors file"),
+            ] where count > 0 {
+                let named = ids.map { ": " + sample($0) + ($0.count < count ? " (the first \($0.count))" : "") } ?? ""
+                problems.append(
+                    "run \(run) began with \(count) record\(count == 1 ? "" : "s") in the \(file) that no run "
+                        + "vouches for (planted, or left by a run killed before it wrote its line)\(named)")
+            }
+        }
+        return Check(subject: "vouched: every record was written by a run that recorded it", discrepancies: problems)
     }
 
     private func checkFile(_ path: String, against state: RunManifest.FileState, name: String) throws -> Check {
@@ -96,8 +129,11 @@ public struct CustodyVerifier: Sendable {
             return Check(subject: "\(name) \(path)", discrepancies: ["\(name): cannot read \(path)"])
         }
         return Check(
-            subject: "\(name): \(whole.lines) records, \(whole.bytes) bytes, SHA-256 \(whole.sha256), as recorded",
-            discrepancies: Self.compare(whole, with: state.fingerprint, name: name))
+            subject:
+                "\(name) \(ManifestPath.absolute(path)): \(whole.lines) records, \(whole.bytes) bytes, SHA-256 \(whole.sha256), as recorded",
+            discrepancies: Self.compare(whole, with: state.fingerprint, name: name).map {
+                "\($0) (\(ManifestPath.absolute(path)))"
+            })
     }
 
     private static func compare(_ found: FileFingerprint, with recorded: FileFingerprint, name: String) -> [String] {

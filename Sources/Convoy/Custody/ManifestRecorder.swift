@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 
 /// Writes a run's manifest line: measures the files before the run (what an earlier run left, and
 /// what no manifest covers) and after it, and appends the sealed, chained line.
@@ -34,7 +35,7 @@ public struct ManifestRecorder: Sendable {
     /// - Throws: ``ConvoyError/output(_:)`` when the manifest's last line cannot be read.
     public mutating func measureBefore() throws {
         previous = try log.last()?.manifest
-        let earlierOutput = previous.flatMap { $0.resumable && $0.output.path == outputPath ? $0.output : nil }
+        let earlierOutput = previous.flatMap { $0.resumable && names($0.output.path, outputPath) ? $0.output : nil }
         if let outputPath, FileManager.default.fileExists(atPath: outputPath) {
             if !readsWholeOutput, let earlierOutput, let recorded = earlierOutput.tally,
                 let size = try? FileManager.default.attributesOfItem(atPath: outputPath)[.size] as? Int64,
@@ -49,12 +50,44 @@ public struct ManifestRecorder: Sendable {
                 try measureWholeOutput(outputPath, against: earlierOutput)
             }
         }
+        if let outputPath, found.uncoveredOutputRecords > 0 {
+            // They follow what the last line covers (all of the file when it covers none of it).
+            let covered = found.previousOutputIntact == false ? 0 : (earlierOutput?.bytes ?? 0)
+            found.unvouchedOutputIDs = try Self.ids(
+                in: outputPath, from: covered, skipping: 0, limit: RunManifest.Found.unvouchedIDLimit)
+        }
         if FileManager.default.fileExists(atPath: errorsPath) {
             let lines = try FileFingerprint.measure(path: errorsPath).whole.lines
             found.errorRecords = lines
-            let earlier = previous.flatMap { $0.errors.path == errorsPath ? $0.errors.lines : nil } ?? 0
+            let earlier = previous.flatMap { names($0.errors.path, errorsPath) ? $0.errors.lines : nil } ?? 0
             found.uncoveredErrorRecords = max(0, lines - earlier)
+            if found.uncoveredErrorRecords > 0 {
+                found.unvouchedErrorIDs = try Self.ids(
+                    in: errorsPath, from: 0, skipping: lines - found.uncoveredErrorRecords,
+                    limit: RunManifest.Found.unvouchedIDLimit)
+            }
         }
+    }
+
+    /// The `id` of each record of `path` from byte `offset` on, after the first `skipping` lines, at
+    /// most `limit` of them (a line without one is named by its number).
+    private static func ids(in path: String, from offset: Int64, skipping: Int, limit: Int) throws -> [String] {
+        var ids: [String] = []
+        var line = 0
+        try NDJSONFile.forEachLine(atPath: path, from: offset) { bytes in
+            line += 1
+            guard line > skipping, ids.count < limit else { return }
+            let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
+            ids.append((object?["id"] as? String) ?? "(a line without an id)")
+        }
+        return ids
+    }
+
+    /// True when `recorded`, a path of an earlier line, names `path`: as this run records it
+    /// (relative to the manifest's folder), or as a line written before that rule recorded it.
+    private func names(_ recorded: String, _ path: String?) -> Bool {
+        guard let path else { return false }
+        return recorded == ManifestPath.recorded(path, manifest: log.path) || recorded == path
     }
 
     /// Reads every byte of the output, checking that it begins with what `earlier` recorded.
@@ -81,6 +114,43 @@ public struct ManifestRecorder: Sendable {
         found.retriedFailures = resume.retrying
     }
 
+    /// Appends a checkpoint line while the run goes on (outcome ``RunManifest/Outcome/running``):
+    /// the files' figures through their last whole line, which are forced to disk before the line
+    /// is written, so the line never vouches for bytes a power loss could take. The output is read
+    /// from where the last measure stopped. Nothing is written for a streamed output.
+    /// - Parameter manifest: the run's account so far; its `found`, `output`, `errors`, `outcome`
+    ///   and `previous` are set here.
+    public mutating func checkpoint(_ manifest: RunManifest) throws {
+        guard let outputPath else { return }
+        var manifest = manifest
+        manifest.found = found
+        manifest.outcome = .running
+        let (_, output) = try FileFingerprint.measure(
+            path: outputPath, continuing: outputBefore ?? FileFingerprint.Tally())
+        let (_, errors) = try FileFingerprint.measure(path: errorsPath, continuing: FileFingerprint.Tally())
+        // Measured first, synced next: every byte counted was written before the fsync.
+        for path in [outputPath, errorsPath] { try Self.sync(path) }
+        manifest.output = RunManifest.FileState(
+            path: ManifestPath.recorded(outputPath, manifest: log.path), fingerprint: output.fingerprint,
+            sha256State: output.midstate)
+        manifest.errors = RunManifest.FileState(
+            path: ManifestPath.recorded(errorsPath, manifest: log.path), fingerprint: errors.fingerprint)
+        try log.append(manifest)
+        outputBefore = output
+    }
+
+    /// Forces the file at `path` to disk through a descriptor of its own (fsync reaches every
+    /// write to the file, whoever made it).
+    private static func sync(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0, fsync(fd) == 0 else {
+            let reason = String(cString: strerror(errno))
+            if fd >= 0 { _ = close(fd) }
+            throw ConvoyError.output("cannot sync \(path): \(reason)")
+        }
+        _ = close(fd)
+    }
+
     /// Fills in the files' figures after the run and appends the line.
     /// - Parameters:
     ///   - manifest: the run's account; its `found`, `output`, `errors` and `previous` are set here.
@@ -96,12 +166,14 @@ public struct ManifestRecorder: Sendable {
             // A midstate to go on from only at the end of a whole line: the next run cuts a torn one.
             let endsWithALine = whole.count == throughLastLine.count
             manifest.output = RunManifest.FileState(
-                path: outputPath, fingerprint: whole.fingerprint, sha256State: endsWithALine ? whole.midstate : nil)
+                path: ManifestPath.recorded(outputPath, manifest: log.path), fingerprint: whole.fingerprint,
+                sha256State: endsWithALine ? whole.midstate : nil)
         } else {
             manifest.output = RunManifest.FileState(path: "-", fingerprint: stream ?? .empty)
         }
         manifest.errors = RunManifest.FileState(
-            path: errorsPath, fingerprint: try FileFingerprint.measure(path: errorsPath).whole)
+            path: ManifestPath.recorded(errorsPath, manifest: log.path),
+            fingerprint: try FileFingerprint.measure(path: errorsPath).whole)
         try log.append(manifest)
         return manifest
     }

@@ -49,6 +49,10 @@ public struct RunManifest: SealedManifest, Sendable, Equatable {
         case failed
         /// The reader of `--output -` went away (EPIPE).
         case outputClosed
+        /// A checkpoint of a run still going: it vouches for the records written so far (synced
+        /// to disk first), so a run killed later leaves at most what followed its last checkpoint
+        /// unvouched. The run's later lines share its `startedAt`.
+        case running
     }
 
     /// Where the ids came from.
@@ -183,6 +187,13 @@ public struct RunManifest: SealedManifest, Sendable, Equatable {
         /// loss) before it could write its line. All records when there is no earlier line.
         public var uncoveredOutputRecords: Int
         public var uncoveredErrorRecords: Int
+        /// The ids of those records (the first ``unvouchedIDLimit`` of each file), so that `convoy
+        /// verify` can name the evidence no run vouches for; nil when there are none, or in lines
+        /// written before Convoy recorded them.
+        public var unvouchedOutputIDs: [String]?
+        public var unvouchedErrorIDs: [String]?
+        /// How many ids of unvouched records a line names at most, per file.
+        public static let unvouchedIDLimit = 100
         /// Whether the output still begins with exactly the bytes the previous line recorded; nil
         /// when there is no previous line, or when the run went on from the previous line's
         /// midstate without reading those bytes (``previousOutputRead`` false). False means the

@@ -16,9 +16,10 @@ public struct EnrichManifest: SealedManifest, Sendable, Equatable {
     /// `failed` (with `message`).
     public var outcome: String
     public var message: String?
-    /// The export path as given, and each file read (path relative to it).
+    /// The export path (relative to the manifest's folder, unless absolute), and each file read
+    /// (path relative to the export).
     public var export: Export
-    /// The records and errors files read.
+    /// The records and errors files read (paths relative to the manifest's folder, unless absolute).
     public var records: [RunManifest.FileState]
     public var errors: [RunManifest.FileState]
     /// Every file written, relative to the output folder (the manifest itself aside).

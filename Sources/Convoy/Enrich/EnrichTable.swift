@@ -1,5 +1,6 @@
 /// `report.csv`: the field-recovery report as a table a spreadsheet opens (RFC 4180: comma
-/// separated, CRLF line ends, fields with a comma, quote or line break quoted).
+/// separated, CRLF line ends, fields with a comma, quote or line break quoted; a field that a
+/// spreadsheet would take for a formula is written as text).
 ///
 /// One row per export file and field, then one per field over all files (`file` is
 /// `(all files)`). The per-file counts repeat on each of the file's rows so that any row stands
@@ -33,7 +34,14 @@ public enum EnrichTable {
         fields.map(quoted).joined(separator: ",") + "\r\n"
     }
 
+    /// `field` as a CSV cell: quoted when it holds a comma, quote or line break; and when it begins
+    /// as a formula would (`=`, `+`, `-`, `@`, a tab or a carriage return: an export file named
+    /// `=HYPERLINK(…).json`), prefixed with `'` and quoted, so a spreadsheet shows it as text and
+    /// never evaluates it (OWASP's advice against CSV injection).
     static func quoted(_ field: String) -> String {
+        if let first = field.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) {
+            return "\"'" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
         guard field.utf8.contains(where: { [44, 34, 10, 13].contains($0) }) else { return field }  // , " LF CR
         return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }

@@ -29,11 +29,13 @@ public struct EnrichVerifier: Sendable {
         var checks = [
             CustodyVerifier.Check(
                 subject:
-                    "manifest: \(lines.count) enrich run\(lines.count == 1 ? "" : "s"), every line sealed and chained",
+                    "manifest \(ManifestPath.absolute(manifestPath)): \(lines.count) enrich run\(lines.count == 1 ? "" : "s"), "
+                    + "every line sealed and chained",
                 discrepancies: lines.isEmpty ? ["no manifest lines: nothing to verify against"] : problems)
         ]
         guard let last = manifests.last else { return checks }
-        let export = exportPath ?? last.export.path
+        // Found from the manifest's folder, where the run recorded it: never the working directory's.
+        let export = exportPath ?? ManifestPath.resolved(last.export.path, manifest: manifestPath)
         var isFolder: ObjCBool = false
         _ = FileManager.default.fileExists(atPath: export, isDirectory: &isFolder)
         let root = isFolder.boolValue ? export : (export as NSString).deletingLastPathComponent
@@ -51,17 +53,19 @@ public struct EnrichVerifier: Sendable {
         }
         if last.outcome == "completed", isFolder.boolValue {
             let read = Set(last.export.files.map(\.path))
-            let inputs = Set((last.records + last.errors).map { Enricher.absolute($0.path) })
-            for path in (try? ExportScanner(path: export).files()) ?? [] where !inputs.contains(Enricher.absolute(path))
-            {
-                let relative = String(
-                    Enricher.absolute(path).dropFirst(Enricher.absolute(export).count).drop { $0 == "/" })
+            let inputs = Set(
+                (last.records + last.errors).map {
+                    Enricher.absolute(ManifestPath.resolved($0.path, manifest: manifestPath))
+                })
+            for (path, relative) in (try? ExportScanner(path: export).entries()) ?? []
+            where !inputs.contains(Enricher.absolute(path)) {
                 if !read.contains(relative) { exportProblems.append("export: \(relative) was added after the run") }
             }
         }
         checks.append(
             CustodyVerifier.Check(
-                subject: "export: \(last.export.files.count) files, each as the run read it",
+                subject:
+                    "export \(ManifestPath.absolute(root)): \(last.export.files.count) files, each as the run read it",
                 discrepancies: exportProblems))
         var writtenProblems: [String] = []
         for file in last.written {
@@ -77,7 +81,8 @@ public struct EnrichVerifier: Sendable {
         }
         checks.append(
             CustodyVerifier.Check(
-                subject: "written: \(last.written.count) files, each as the run wrote it",
+                subject:
+                    "written in \(ManifestPath.absolute(directory)): \(last.written.count) files, each as the run wrote it",
                 discrepancies: writtenProblems))
         return checks
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 
 /// `convoy enrich`: puts the records that `fetch` recovered beside the export they came from, file
 /// by file, and reports which fields the export lacked and the records hold.
@@ -79,15 +80,8 @@ public final class Enricher {
                 "the output folder \(configuration.outputDirectory) is inside the export; choose one outside it")
         }
         let inputs = Set((configuration.recordsPaths + configuration.errorsPaths).map(Self.absolute))
-        files = try ExportScanner(path: configuration.exportPath).files()
-            .filter { !inputs.contains(Self.absolute($0)) }
-            .map { path in
-                let relative =
-                    isFolder.boolValue
-                    ? String(Self.absolute(path).dropFirst(export.count).drop { $0 == "/" })
-                    : (path as NSString).lastPathComponent
-                return (path, relative)
-            }
+        files = try ExportScanner(path: configuration.exportPath).entries()
+            .filter { !inputs.contains(Self.absolute($0.path)) }
     }
 
     /// Runs over every export file.
@@ -153,18 +147,23 @@ public final class Enricher {
         for folder in folders { AtomicFile.syncFolder(of: (folder as NSString).appendingPathComponent("x")) }
         summary.complete = outcome == "completed"
         summary.wallSeconds = Date().timeIntervalSince(started)
+        // Paths in the manifest are relative to its folder, where `convoy verify` looks for them.
+        let manifestPath = (output as NSString).appendingPathComponent(Self.manifestName)
         let manifest = EnrichManifest(
             tool: configuration.tool, command: configuration.command, startedAt: RecordEncoder.timestamp(started),
             endedAt: RecordEncoder.timestamp(Date()), outcome: outcome, message: failure.map { "\($0)" },
-            export: EnrichManifest.Export(path: configuration.exportPath, files: read),
+            export: EnrichManifest.Export(
+                path: ManifestPath.recorded(configuration.exportPath, manifest: manifestPath), files: read),
             records: zip(configuration.recordsPaths, index.fingerprints).map {
-                RunManifest.FileState(path: $0, fingerprint: $1)
+                RunManifest.FileState(path: ManifestPath.recorded($0, manifest: manifestPath), fingerprint: $1)
             },
             errors: try configuration.errorsPaths.filter { FileManager.default.fileExists(atPath: $0) }.map {
-                RunManifest.FileState(path: $0, fingerprint: try FileFingerprint.measure(path: $0).whole)
+                RunManifest.FileState(
+                    path: ManifestPath.recorded($0, manifest: manifestPath),
+                    fingerprint: try FileFingerprint.measure(path: $0).whole)
             },
             written: written, counts: summary)
-        try ManifestLog(path: (output as NSString).appendingPathComponent(Self.manifestName)).append(manifest)
+        try ManifestLog(path: manifestPath).append(manifest)
         if let failure { throw failure }
         return summary
     }
@@ -292,11 +291,28 @@ public final class Enricher {
             merged: mergedName, mergeConflicts: conflicts, fields: counts)
     }
 
-    /// A writer for `relative` under the output folder, its folder created.
+    /// A writer for `relative` under the output folder, its folder created. The file must land
+    /// under the output folder: `relative` is plain components (no `..`), and no folder between the
+    /// output folder and the file is a link (one planted there would carry the file out of it).
     private func writer(for relative: String, context: inout FileContext) throws -> AtomicFile.Writer {
+        let components = relative.split(separator: "/", omittingEmptySubsequences: false)
+        guard !relative.hasPrefix("/"), components.allSatisfy({ !["", ".", ".."].contains($0) }) else {
+            throw ConvoyError.output("refusing to write '\(relative)': not a plain path under the output folder")
+        }
         let path = (configuration.outputDirectory as NSString).appendingPathComponent(relative)
         let folder = (path as NSString).deletingLastPathComponent
         if context.folders.insert(folder).inserted {
+            var walked = configuration.outputDirectory
+            for component in components.dropLast() {
+                walked = (walked as NSString).appendingPathComponent(String(component))
+                var status = stat()
+                if lstat(walked, &status) == 0, status.st_mode & S_IFMT == S_IFLNK {
+                    context.folders.remove(folder)
+                    throw ConvoyError.output(
+                        "refusing to write \(path): \(walked) is a link, which could lead outside the output "
+                            + "folder \(configuration.outputDirectory)")
+                }
+            }
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
         return try AtomicFile.Writer(path: path)

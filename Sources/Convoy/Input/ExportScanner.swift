@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 
 /// Pulls every `conversationId` out of the JSON or NDJSON files that a bulk recording export
 /// leaves, so no one has to write a script to get the ids back.
@@ -19,18 +20,48 @@ public struct ExportScanner: AsyncSequence, Sendable {
     }
 
     /// The files that will be read.
-    /// - Throws: an input error when `path` does not exist or holds no JSON files.
+    /// - Throws: an input error when `path` does not exist or holds no JSON files, or when a file
+    ///   in it is a link to a file outside it.
     public func files() throws -> [String] {
+        try entries().map(\.path)
+    }
+
+    /// The files that will be read, each with its name relative to the export: the path components
+    /// the folder walk went through (never a count of characters cut off a resolved path), none of
+    /// them empty, `.` or `..`. A single file's relative name is its last component.
+    ///
+    /// A file that is a symbolic link is read only when it resolves inside the export: a link out
+    /// of it is an error, not followed.
+    /// - Throws: an input error when `path` does not exist or holds no JSON files, or names a link
+    ///   out of the export.
+    public func entries() throws -> [(path: String, relative: String)] {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
             throw ConvoyError.input("no such file or folder: \(path)")
         }
-        guard isFolder.boolValue else { return [path] }
+        guard isFolder.boolValue else { return [(path, (path as NSString).lastPathComponent)] }
         let suffixes = [".json", ".ndjson", ".jsonl"]
-        let found = (FileManager.default.enumerator(atPath: path)?.allObjects as? [String] ?? [])
+        let root = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        let found = try (FileManager.default.enumerator(atPath: path)?.allObjects as? [String] ?? [])
             .filter { name in suffixes.contains { name.lowercased().hasSuffix($0) } }
             .sorted()
-            .map { (path as NSString).appendingPathComponent($0) }
+            .map { relative -> (path: String, relative: String) in
+                let components = relative.split(separator: "/", omittingEmptySubsequences: false)
+                guard !relative.hasPrefix("/"), components.allSatisfy({ !["", ".", ".."].contains($0) }) else {
+                    throw ConvoyError.input("the export names a file '\(relative)' that is not a plain relative path")
+                }
+                let file = (path as NSString).appendingPathComponent(relative)
+                var status = stat()
+                if lstat(file, &status) == 0, status.st_mode & S_IFMT == S_IFLNK {
+                    let target = URL(fileURLWithPath: file).resolvingSymlinksInPath().path
+                    guard target.hasPrefix(root + "/") else {
+                        throw ConvoyError.input(
+                            "\(file) is a link to \(target), outside the export: Convoy does not follow links out of "
+                                + "an export (copy the file in, or give its own folder)")
+                    }
+                }
+                return (file, relative)
+            }
         guard !found.isEmpty else { throw ConvoyError.input("no .json, .ndjson or .jsonl files in \(path)") }
         return found
     }

@@ -17,6 +17,12 @@ public struct IDReader: AsyncSequence, Sendable {
     public static let bufferCapacity = 4096
     /// Lines handed over at once at most.
     public static let batchSize = 256
+    /// The longest line read whole (16 MiB: a JSON line of Convoy's own output with every part
+    /// fits). A longer one is an invalid line that keeps only its first ``excerptLength`` bytes,
+    /// so a 300 MB line costs 16 MiB of memory at most and 64 bytes in the errors file.
+    public static let maxLineLength = 16 << 20
+    /// What an over-long line keeps of itself.
+    public static let excerptLength = 64
 
     private let open: @Sendable () throws -> Int32
     private let closeWhenDone: Bool
@@ -74,7 +80,7 @@ public struct IDReader: AsyncSequence, Sendable {
             do {
                 let fd = try open()
                 defer { if closeWhenDone { _ = close(fd) } }
-                var splitter = LineSplitter()
+                var splitter = LineSplitter(maxLength: Self.maxLineLength, excerptLength: Self.excerptLength)
                 var buffer = [UInt8](repeating: 0, count: 256 * 1024)
                 var lineNumber = 0
                 var batch: [Element] = []
@@ -89,9 +95,9 @@ public struct IDReader: AsyncSequence, Sendable {
                     continuation.yield(batch)
                     batch.removeAll(keepingCapacity: true)
                 }
-                func emit(_ line: UnsafeRawBufferPointer) {
+                func emit(_ line: UnsafeRawBufferPointer, length: Int) {
                     lineNumber += 1
-                    batch.append((lineNumber, InputLine(parsing: line)))
+                    batch.append((lineNumber, InputLine(parsing: line, length: length)))
                     if batch.count == Self.batchSize { flush() }
                 }
                 while !stopped.flag.load(ordering: .acquiring) {
@@ -144,27 +150,55 @@ private final class StopFlag: Sendable {
     let flag = Atomic<Bool>(false)
 }
 
-/// Splits a byte stream into lines at `\n`, carrying a partial line across chunks.
+/// Splits a byte stream into lines at `\n`, carrying a partial line across chunks. A line longer
+/// than `maxLength` is not held: only its first `excerptLength` bytes are kept, and it is emitted
+/// with its whole length, so the caller can tell it from a line that fits.
 struct LineSplitter {
+    let maxLength: Int
+    let excerptLength: Int
     private var pending: [UInt8] = []
+    /// Bytes of the current line so far, held or not.
+    private var length = 0
 
-    mutating func feed(_ chunk: UnsafeRawBufferPointer, emit: (UnsafeRawBufferPointer) -> Void) {
+    init(maxLength: Int = IDReader.maxLineLength, excerptLength: Int = IDReader.excerptLength) {
+        self.maxLength = maxLength
+        self.excerptLength = excerptLength
+    }
+
+    /// Emits each line completed in `chunk`, without its `\n`, and its length (over `maxLength`:
+    /// only the excerpt was kept).
+    mutating func feed(_ chunk: UnsafeRawBufferPointer, emit: (UnsafeRawBufferPointer, _ length: Int) -> Void) {
         var start = 0
         while let newline = chunk[start...].firstIndex(of: UInt8(ascii: "\n")) {
-            if pending.isEmpty {
-                emit(UnsafeRawBufferPointer(rebasing: chunk[start..<newline]))
+            if length == 0 {
+                let count = newline - start
+                let kept = count > maxLength ? min(count, excerptLength) : count
+                emit(UnsafeRawBufferPointer(rebasing: chunk[start..<start + kept]), count)
             } else {
-                pending.append(contentsOf: chunk[start..<newline])
-                pending.withUnsafeBytes(emit)
-                pending.removeAll(keepingCapacity: true)
+                append(chunk[start..<newline])
+                pending.withUnsafeBytes { emit($0, length) }
+                pending.removeAll(keepingCapacity: length <= maxLength)
+                length = 0
             }
             start = newline + 1
         }
-        pending.append(contentsOf: chunk[start...])
+        append(chunk[start...])
     }
 
-    mutating func finish(emit: (UnsafeRawBufferPointer) -> Void) {
-        if !pending.isEmpty { pending.withUnsafeBytes(emit) }
+    mutating func finish(emit: (UnsafeRawBufferPointer, _ length: Int) -> Void) {
+        if length > 0 { pending.withUnsafeBytes { emit($0, length) } }
         pending.removeAll()
+        length = 0
+    }
+
+    private mutating func append(_ bytes: Slice<UnsafeRawBufferPointer>) {
+        length += bytes.count
+        if length <= maxLength {
+            pending.append(contentsOf: bytes)
+        } else if pending.count > excerptLength {
+            pending = Array(pending.prefix(excerptLength))  // let the rest go at once
+        } else {
+            pending.append(contentsOf: bytes.prefix(excerptLength - pending.count))
+        }
     }
 }

@@ -29,6 +29,21 @@ public enum InputLine: Sendable, Equatable {
         self.init(parsing: Substring(decoding: bytes, as: UTF8.self))
     }
 
+    /// Parses one line of `length` bytes, of which `bytes` holds all, or when it is longer than
+    /// ``IDReader/maxLineLength`` only the first bytes: such a line is invalid, recorded by its
+    /// first bytes and its length, never whole.
+    public init(parsing bytes: UnsafeRawBufferPointer, length: Int) {
+        guard length > IDReader.maxLineLength else {
+            self.init(parsing: bytes)
+            return
+        }
+        let excerpt = String(decoding: bytes.prefix(IDReader.excerptLength), as: UTF8.self)
+        self = .invalid(
+            excerpt,
+            reason: "the line is \(length) bytes long, over the limit of \(IDReader.maxLineLength >> 20) MiB: only its "
+                + "first \(IDReader.excerptLength) bytes are kept")
+    }
+
     /// Parses one line without its terminator (a trailing `\r` is dropped).
     public init(parsing line: Substring) {
         var text = line

@@ -3,7 +3,7 @@ import Glibc
 
 /// Replaces a file's contents so that a crash leaves either the old file or the new one, never a mix.
 ///
-/// Protocol: write a temp file in the same folder (mode 0600), `fsync` it, `rename` it over the
+/// Protocol: write a new temp file under a random name in the same folder (mode 0600), `fsync` it, `rename` it over the
 /// target, then `fsync` the folder so the rename itself is durable.
 public enum AtomicFile {
     /// Replaces `path` with `lines`, each followed by `\n`.
@@ -11,9 +11,7 @@ public enum AtomicFile {
     public static func replace(
         path: String, lines: [ArraySlice<UInt8>], fileSystem: any FileSystem = PosixFileSystem()
     ) throws {
-        let temp = path + ".tmp-\(getpid())"
-        let fd = fileSystem.open(temp, flags: O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode: 0o600)
-        guard fd >= 0 else { throw ConvoyError.output("cannot create \(temp): \(NDJSONFile.lastError())") }
+        let (temp, fd) = try createTemporary(for: path, fileSystem: fileSystem)
         var ok = true
         for line in lines where ok {
             var bytes = Array(line)
@@ -29,6 +27,23 @@ public enum AtomicFile {
             throw ConvoyError.output("cannot rewrite \(path): \(reason)")
         }
         syncFolder(of: path, fileSystem: fileSystem)
+    }
+
+    /// Creates a new temp file beside `path` (mode 0600), under a name no one can guess
+    /// (`<path>.tmp-<pid>-<64 random bits>`), with `O_EXCL | O_NOFOLLOW`: a file or a link planted
+    /// at a predictable name is never opened, truncated or written through.
+    static func createTemporary(
+        for path: String, fileSystem: any FileSystem
+    ) throws -> (path: String, descriptor: Int32) {
+        for _ in 0..<8 {
+            let suffix = String(UInt64.random(in: .min ... .max), radix: 16)
+            let temp = path + ".tmp-\(getpid())-\(suffix)"
+            let fd = fileSystem.open(
+                temp, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: 0o600)
+            if fd >= 0 { return (temp, fd) }
+            if errno != EEXIST { throw ConvoyError.output("cannot create \(temp): \(NDJSONFile.lastError())") }
+        }
+        throw ConvoyError.output("cannot create a temporary file beside \(path): every name tried exists")
     }
 
     /// Forces the folder holding `path` to disk, so that a file created or renamed there survives
@@ -58,9 +73,7 @@ public enum AtomicFile {
         public init(path: String, fileSystem: any FileSystem = PosixFileSystem()) throws {
             self.path = path
             self.fileSystem = fileSystem
-            temp = path + ".tmp-\(getpid())"
-            descriptor = fileSystem.open(temp, flags: O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode: 0o600)
-            guard descriptor >= 0 else { throw ConvoyError.output("cannot create \(temp): \(NDJSONFile.lastError())") }
+            (temp, descriptor) = try AtomicFile.createTemporary(for: path, fileSystem: fileSystem)
             buffer.reserveCapacity(Self.bufferSize)
         }
 

@@ -22,15 +22,23 @@ public final class NDJSONFile {
     public private(set) var streamTally: FileFingerprint.Tally?
 
     /// Opens `path` for appending, creating it (0600) when absent, and cuts a torn last line.
+    ///
+    /// Never through a link: a symbolic link at `path` is refused (`O_NOFOLLOW`), so a link planted
+    /// there cannot send records into, or cut the last line of, another file. So is anything but a
+    /// regular file. An existing file that others may read or write is tightened to 0600.
     /// - Parameter fileSystem: the system calls that open, write and sync (a test may record them).
     /// - Throws: ``ConvoyError/output(_:)`` naming the path and the system's reason.
     public init(path: String, fileSystem: any FileSystem = PosixFileSystem()) throws {
         self.path = path
         self.fileSystem = fileSystem
-        let fd = fileSystem.open(path, flags: O_RDWR | O_CREAT | O_CLOEXEC, mode: 0o600)
-        guard fd >= 0 else { throw ConvoyError.output("cannot open \(path): \(Self.lastError())") }
+        let fd = fileSystem.open(path, flags: O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode: 0o600)
+        guard fd >= 0 else {
+            if errno == ELOOP { throw ConvoyError.output(Self.linkRefusal(path)) }
+            throw ConvoyError.output("cannot open \(path): \(Self.lastError())")
+        }
         descriptor = fd
         do {
+            try Self.secure(fd, path: path)
             truncatedBytes = try Self.cutTornLine(fd, path: path)
             guard lseek(fd, 0, SEEK_END) >= 0 else {
                 throw ConvoyError.output("cannot seek in \(path): \(Self.lastError())")
@@ -126,9 +134,12 @@ public final class NDJSONFile {
     /// Calls `body` with every whole line of the file at `path` (without its `\n`, a trailing `\r`
     /// kept), reading in chunks so a large file never sits in memory. A missing file has no lines.
     /// Blank lines are skipped.
-    public static func forEachLine(atPath path: String, _ body: (ArraySlice<UInt8>) throws -> Void) throws {
+    /// - Parameter offset: where to start reading (the start of a line).
+    public static func forEachLine(
+        atPath path: String, from offset: Int64 = 0, _ body: (ArraySlice<UInt8>) throws -> Void
+    ) throws {
         var pending: [UInt8] = []
-        try forEachBlock(atPath: path, failure: ConvoyError.output) { chunk, count in
+        try forEachBlock(atPath: path, from: offset, failure: ConvoyError.output) { chunk, count in
             var start = 0
             while let newline = Self.newline(in: chunk, from: start, to: count) {
                 if pending.isEmpty {
@@ -158,10 +169,14 @@ public final class NDJSONFile {
     /// Calls `body` with each block read from the file at `path` (1 MiB at most; `count` bytes of
     /// it are the file's). A missing file has no blocks.
     private static func forEachBlock(
-        atPath path: String, failure: (String) -> ConvoyError, _ body: ([UInt8], _ count: Int) throws -> Void
+        atPath path: String, from offset: Int64 = 0, failure: (String) -> ConvoyError,
+        _ body: ([UInt8], _ count: Int) throws -> Void
     ) throws {
         guard let fd = try openIfExists(path, failure: failure) else { return }
         defer { _ = close(fd) }
+        if offset > 0, lseek(fd, off_t(offset), SEEK_SET) < 0 {
+            throw failure("cannot seek in \(path): \(lastError())")
+        }
         var block = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let count = block.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
@@ -208,4 +223,46 @@ public final class NDJSONFile {
     }
 
     static func lastError() -> String { String(cString: strerror(errno)) }
+
+    /// Why a link at `path` is not written through.
+    static func linkRefusal(_ path: String) -> String {
+        "refusing to write \(path): it is a symbolic link, and Convoy never writes through one (a link "
+            + "planted there would send the records into another file); give the path of the file itself"
+    }
+
+    /// Refuses, before any work, each of `paths` that is a symbolic link (a missing path is fine: it
+    /// will be created). The open itself refuses links too (`O_NOFOLLOW`); this says so before a run
+    /// has fetched anything it could not write.
+    /// - Returns: the files among `paths` that others may read or write, with their mode: opening
+    ///   them will make them 0600.
+    /// - Throws: ``ConvoyError/output(_:)`` naming the first link.
+    @discardableResult
+    public static func checkBeforeWriting(_ paths: [String]) throws -> [(path: String, mode: mode_t)] {
+        var loose: [(path: String, mode: mode_t)] = []
+        for path in paths {
+            var status = stat()
+            guard lstat(path, &status) == 0 else { continue }
+            if status.st_mode & S_IFMT == S_IFLNK { throw ConvoyError.output(linkRefusal(path)) }
+            if status.st_mode & S_IFMT == S_IFREG, status.st_mode & 0o077 != 0 {
+                loose.append((path, status.st_mode & 0o7777))
+            }
+        }
+        return loose
+    }
+
+    /// Refuses what is not a regular file, and takes away any access of others to what is.
+    static func secure(_ fd: Int32, path: String) throws {
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { throw ConvoyError.output("cannot inspect \(path): \(lastError())") }
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            throw ConvoyError.output("refusing to write \(path): it is not a regular file")
+        }
+        let permissions = status.st_mode & 0o7777
+        guard permissions & 0o077 != 0 else { return }
+        guard fchmod(fd, permissions & 0o700 | 0o600) == 0 else {
+            throw ConvoyError.output(
+                "refusing to write \(path): others may read it (mode \(String(permissions, radix: 8))), and it "
+                    + "cannot be made 0600: \(lastError())")
+        }
+    }
 }
