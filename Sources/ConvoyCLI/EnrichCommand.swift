@@ -12,6 +12,8 @@ struct EnrichCommand {
         'convoy fetch --from-export EXPORT_PATH' has recovered every conversation, 'enrich' joins
         the two, file by file, and never touches the export:
 
+          DIR/<folder>.recovered.ndjson in Genesys's S3 layout, a sidecar per conversation_id= folder:
+                                        the folder's record (its metadata read, its recordings not)
           DIR/<file>.recovered.ndjson   a sidecar per export file: for each conversation id in that
                                         file (in file order, once), its record verbatim
           DIR/merged/<file>             with --merged: the export file with a "convoy" member (the

@@ -35,7 +35,9 @@ struct FetchCommand {
                                 bodies, 1,000 per bulk request); all parts go into one record
           --analytics-batch N   analytics of up to N conversations per request (default 100; 1 asks
                                 per id). A batch refused as too large (400, 413) halves N for the run
-          --from-export PATH    read the ids from a recording export: JSON/NDJSON files or a folder of them
+          --from-export PATH    read the ids from a recording export: each conversation_id= folder of
+                                Genesys's S3 layout (recordings skipped unread), and every
+                                conversationId in its JSON/NDJSON files
           --interval START/END  find the ids of the conversations that started in the interval, e.g.
                                 2026-01-01T00:00:00Z/2026-01-08T00:00:00Z: by the analytics jobs API up
                                 to its data availability cut-off, by the query API after it (a job

@@ -119,7 +119,7 @@ import Testing
         }
         let export = scratch.file("export")
         let runs: [(arguments: [String], environment: [String: String])] = [
-            (["mock-export", export, "--conversations", "20", "--files", "2"], [:]),
+            (["mock-export", export, "--conversations", "20", "--files", "2", "--layout", "files"], [:]),
             (
                 [
                     "fetch", "--from-export", export, "--api-base=\(withUser(plain.baseURL, secrets["urlEquals"]!))",
@@ -263,7 +263,7 @@ import Testing
         let server = try MockAPIServer.start(MockServerConfiguration())
         defer { server.shutdown() }
         let export = scratch.file("export")
-        _ = await convoy(["mock-export", export, "--conversations", "10", "--files", "1"])
+        _ = await convoy(["mock-export", export, "--conversations", "10", "--files", "1", "--layout", "files"])
         let (fetched, fetch) = await convoy(
             [
                 "fetch", "--from-export", export, "--api-base", server.baseURL.absoluteString, "--output",
@@ -337,7 +337,7 @@ import Testing
         -> (String, String)
     {
         let export = scratch.file("export")
-        _ = await convoy(["mock-export", export, "--conversations", "10", "--files", "1"])
+        _ = await convoy(["mock-export", export, "--conversations", "10", "--files", "1", "--layout", "files"])
         let (status, console) = await convoy([
             "fetch", "--from-export", export, "--api-base", server.baseURL.absoluteString, "--output",
             scratch.file("o.ndjson"), "--no-progress",
@@ -462,7 +462,10 @@ import Testing
         for folder in [run, elsewhere] {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
-        #expect(try runConvoy(in: run, ["mock-export", "export", "--conversations", "10", "--files", "1"]).status == 0)
+        #expect(
+            try runConvoy(
+                in: run, ["mock-export", "export", "--conversations", "10", "--files", "1", "--layout", "files"]
+            ).status == 0)
         let fetched = try runConvoy(
             in: run,
             ["fetch", "--from-export", "export", "--api-base", server.baseURL.absoluteString, "--output", "o.ndjson"])

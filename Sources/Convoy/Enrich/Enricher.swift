@@ -2,7 +2,14 @@ import Foundation
 import Glibc
 
 /// `convoy enrich`: puts the records that `fetch` recovered beside the export they came from, file
-/// by file, and reports which fields the export lacked and the records hold.
+/// by file (or, in Genesys's S3 layout, conversation folder by conversation folder), and reports
+/// which fields the export lacked and the records hold.
+///
+/// The units are the export's JSON files outside conversation folders, and its
+/// `conversation_id={id}` folders (``ExportScanner``): a folder's id is in its name, its
+/// `_metadata.json` and transcript files are read (for the fields they hold, and any other id they
+/// name), its recordings are not; its record goes to `<out>/<folder>.recovered.ndjson`, and its
+/// report line counts the folder (its `sha256` and `bytes` are of its JSON files, in name order).
 ///
 /// Data flow: index the records files by id (``RecordIndex``, 24 bytes an id) and the errors files
 /// (``FailureReasons``); then for each export file, in name order, one at a time:
@@ -60,8 +67,22 @@ public final class Enricher {
     private static let mergedMember = FieldPath("export.\(mergedKey)")!
 
     public let configuration: Configuration
-    /// The export files, absolute, and their paths relative to the export.
-    private let files: [(path: String, relative: String)]
+    /// What is enriched, one report line each.
+    private enum Unit {
+        /// An export file outside any conversation folder.
+        case file(path: String, relative: String)
+        /// A conversation folder and the JSON files in it.
+        case folder(ExportScanner.ConversationFolder, files: [(path: String, relative: String)])
+
+        var relative: String {
+            switch self {
+            case .file(_, let relative): relative
+            case .folder(let folder, _): folder.relative
+            }
+        }
+    }
+
+    private let units: [Unit]
 
     /// Checks the configuration and finds the export files.
     /// - Throws: ``ConvoyError/usage(_:)`` for a missing export, an output folder inside it, or more
@@ -80,8 +101,19 @@ public final class Enricher {
                 "the output folder \(configuration.outputDirectory) is inside the export; choose one outside it")
         }
         let inputs = Set((configuration.recordsPaths + configuration.errorsPaths).map(Self.absolute))
-        files = try ExportScanner(path: configuration.exportPath).entries()
-            .filter { !inputs.contains(Self.absolute($0.path)) }
+        let scanner = ExportScanner(path: configuration.exportPath)
+        let files = try scanner.entries().filter { !inputs.contains(Self.absolute($0.path)) }
+        var inFolder: [String: [(path: String, relative: String)]] = [:]
+        var loose: [Unit] = []
+        for file in files {
+            if let folder = ExportScanner.folder(holding: file.relative) {
+                inFolder[folder, default: []].append(file)
+            } else {
+                loose.append(.file(path: file.path, relative: file.relative))
+            }
+        }
+        let folders = try scanner.conversationFolders().map { Unit.folder($0, files: inFolder[$0.relative] ?? []) }
+        units = (loose + folders).sorted { $0.relative < $1.relative }
     }
 
     /// Runs over every export file.
@@ -99,7 +131,7 @@ public final class Enricher {
         let started = Date()
         let output = configuration.outputDirectory
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-        var status = Progress(files: files.count)
+        var status = Progress(files: units.count)
         let index = try RecordIndex(paths: configuration.recordsPaths) { bytes in
             status.recordBytesIndexed = bytes
             progress(status)
@@ -121,21 +153,33 @@ public final class Enricher {
             try table.write(EnrichTable.header.utf8)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            for file in files {
+            for unit in units {
                 if isCancelled() {
                     outcome = "interrupted"
                     break
                 }
                 var context = FileContext(index: index, reasons: reasons, written: written, folders: folders)
-                let (fileReport, fingerprint) = try enrich(file, context: &context)
+                let fileReport: EnrichFileReport
+                switch unit {
+                case .file(let path, let relative):
+                    let (report, fingerprint) = try enrich((path, relative), context: &context)
+                    fileReport = report
+                    read.append(RunManifest.ExportFile(path: relative, fingerprint: fingerprint))
+                case .folder(let folder, let files):
+                    let (report, fingerprints) = try enrich(folder, files: files, context: &context)
+                    fileReport = report
+                    read += zip(files, fingerprints).map { RunManifest.ExportFile(path: $0.relative, fingerprint: $1) }
+                }
                 (written, folders) = (context.written, context.folders)
-                read.append(RunManifest.ExportFile(path: file.relative, fingerprint: fingerprint))
                 summary.add(fileReport)
                 try report.write(try encoder.encode(fileReport) + [UInt8(ascii: "\n")])
                 try table.write(EnrichTable.rows(fileReport).utf8)
                 status.filesDone += 1
                 status.ids += fileReport.ids
                 progress(status)
+            }
+            if outcome == "completed", summary.ids == 0, summary.invalid == 0 {
+                throw ExportScanner.nothingToRead(configuration.exportPath)
             }
             try table.write(EnrichTable.totalRows(summary).utf8)
             written.append(state(try report.commit(), Self.reportName))
@@ -233,40 +277,10 @@ public final class Enricher {
                     reason: "the line is not JSON: its ids cannot be read"))
         }
 
-        // The sidecar, and what each id's record holds.
         let sidecarName = file.relative + Self.sidecarSuffix
-        let sidecar = try writer(for: sidecarName, context: &context)
-        var counts = fields.map { EnrichFileReport.FieldCount(field: $0.description) }
-        var missing: [EnrichFileReport.MissingRecord] = []
-        for id in order {
-            var recordFields: UInt64 = 0
-            if let record = try context.index.record(for: id) {
-                try sidecar.write(record + [UInt8(ascii: "\n")])
-                recordFields = record.withUnsafeBufferPointer { FieldPath.presence(of: fields, in: $0) } ?? 0
-            } else {
-                mergeInto[id] = nil
-                missing.append(
-                    .init(
-                        id: id.description,
-                        reason: context.reasons.reason(for: id)
-                            ?? "no record and no error: it was not fetched (run fetch --from-export over this export)"))
-            }
-            let inExport = exportFields[id] ?? 0
-            for bit in counts.indices {
-                if inExport & 1 << bit != 0 {
-                    counts[bit].inExport += 1
-                    continue
-                }
-                counts[bit].absent += 1
-                if recordFields & 1 << bit != 0 {
-                    counts[bit].recovered += 1
-                } else {
-                    counts[bit].stillMissing += 1
-                    counts[bit].missingIds.append(id.description)
-                }
-            }
-        }
-        context.written.append(state(try sidecar.commit(), sidecarName))
+        let (counts, missing) = try writeSidecar(
+            sidecarName, ids: order, exportFields: exportFields, context: &context,
+            withoutRecord: { mergeInto[$0] = nil })
 
         var mergedName: String?
         if configuration.merged {
@@ -289,6 +303,105 @@ public final class Enricher {
             file: file.relative, sha256: fingerprint.sha256, bytes: fingerprint.bytes, ids: order.count,
             withRecord: order.count - missing.count, noRecord: missing, invalid: invalid, sidecar: sidecarName,
             merged: mergedName, mergeConflicts: conflicts, fields: counts)
+    }
+
+    /// Writes one conversation folder's sidecar: the record of the folder's id (and of any other id
+    /// its JSON files name), and its report; returns the fingerprint of each of its files.
+    private func enrich(
+        _ folder: ExportScanner.ConversationFolder, files: [(path: String, relative: String)],
+        context: inout FileContext
+    ) throws -> (EnrichFileReport, [FileFingerprint]) {
+        var order: [ConversationID] = []
+        var exportFields: [ConversationID: UInt64] = [:]
+        var invalid: [EnrichFileReport.InvalidEntry] = []
+        let own = ConversationID(folder.idText)
+        if let own {
+            order.append(own)
+            exportFields[own] = 0
+        } else {
+            invalid.append(
+                .init(
+                    text: folder.idText, offset: 0, position: nil, line: nil,
+                    reason: "the folder's conversation_id= is not a UUID"))
+        }
+        var whole = FileFingerprint.Tally()
+        var fingerprints: [FileFingerprint] = []
+        for file in files {
+            guard let data = FileManager.default.contents(atPath: file.path) else {
+                throw ConvoyError.input("cannot read \(file.path)")
+            }
+            var tally = FileFingerprint.Tally()
+            data.withUnsafeBytes {
+                tally.add($0)
+                whole.add($0)
+            }
+            fingerprints.append(tally.fingerprint)
+            data.withUnsafeBytes { raw in
+                let bytes = raw.bindMemory(to: UInt8.self)
+                // What the folder's own metadata holds of the fields (a document that is one object).
+                if let own, let present = FieldPath.presence(of: configuration.fields, in: bytes, inExport: true) {
+                    exportFields[own, default: 0] |= present
+                }
+                for holder in ExportFileScan(bytes: bytes).holders {
+                    guard let id = ConversationID(holder.id.trimmingCharacters(in: .whitespaces)) else { continue }
+                    let object = UnsafeBufferPointer(rebasing: bytes[holder.object])
+                    if exportFields[id] == nil { order.append(id) }
+                    exportFields[id, default: 0] |=
+                        FieldPath.presence(of: configuration.fields, in: object, inExport: true) ?? 0
+                }
+            }
+        }
+        let sidecarName = folder.relative + Self.sidecarSuffix
+        let (counts, missing) = try writeSidecar(
+            sidecarName, ids: order, exportFields: exportFields, context: &context, withoutRecord: { _ in })
+        let fingerprint = whole.fingerprint
+        let report = EnrichFileReport(
+            file: folder.relative, sha256: fingerprint.sha256, bytes: fingerprint.bytes, ids: order.count,
+            withRecord: order.count - missing.count, noRecord: missing, invalid: invalid, sidecar: sidecarName,
+            merged: nil, mergeConflicts: 0, fields: counts)
+        return (report, fingerprints)
+    }
+
+    /// Writes the sidecar `name`: the record of each of `ids` that has one, verbatim; counts for each
+    /// field where it was (the export, the record, neither); `withoutRecord` hears of each id with none.
+    private func writeSidecar(
+        _ name: String, ids order: [ConversationID], exportFields: [ConversationID: UInt64],
+        context: inout FileContext, withoutRecord: (ConversationID) -> Void
+    ) throws -> ([EnrichFileReport.FieldCount], [EnrichFileReport.MissingRecord]) {
+        let fields = configuration.fields
+        let sidecar = try writer(for: name, context: &context)
+        var counts = fields.map { EnrichFileReport.FieldCount(field: $0.description) }
+        var missing: [EnrichFileReport.MissingRecord] = []
+        for id in order {
+            var recordFields: UInt64 = 0
+            if let record = try context.index.record(for: id) {
+                try sidecar.write(record + [UInt8(ascii: "\n")])
+                recordFields = record.withUnsafeBufferPointer { FieldPath.presence(of: fields, in: $0) } ?? 0
+            } else {
+                withoutRecord(id)
+                missing.append(
+                    .init(
+                        id: id.description,
+                        reason: context.reasons.reason(for: id)
+                            ?? "no record and no error: it was not fetched (run fetch --from-export over this export)"))
+            }
+            let inExport = exportFields[id] ?? 0
+            for bit in counts.indices {
+                if inExport & 1 << bit != 0 {
+                    counts[bit].inExport += 1
+                    continue
+                }
+                counts[bit].absent += 1
+                if recordFields & 1 << bit != 0 {
+                    counts[bit].recovered += 1
+                } else {
+                    counts[bit].stillMissing += 1
+                    counts[bit].missingIds.append(id.description)
+                }
+            }
+        }
+        context.written.append(state(try sidecar.commit(), name))
+        return (counts, missing)
     }
 
     /// A writer for `relative` under the output folder, its folder created. The file must land
