@@ -41,11 +41,15 @@ struct FetchCommand {
           --interval START/END  find the ids of the conversations that started in the interval, e.g.
                                 2026-01-01T00:00:00Z/2026-01-08T00:00:00Z: by the analytics jobs API up
                                 to its data availability cut-off, by the query API after it (a job
-                                alone would miss the newest). They are fetched while discovery goes on,
-                                and a re-run resumes it (<output>.discovered and <output>.discovery.json
-                                keep its state). The summary and the manifest say how it was covered
+                                alone would miss the newest). A job returns every conversation active
+                                in its interval, a query whole UTC days: Convoy keeps those that started
+                                in the interval, each once, and counts the rest. They are fetched while
+                                discovery goes on, and a re-run resumes it (<output>.discovered and
+                                <output>.discovery.json keep its state). The summary and the manifest
+                                say how it was covered
           --query-cap N         with --interval: results the query API pages through at most (default
-                                100000, Genesys's cap); a slice with more is split in halves until each fits
+                                100000, Genesys's cap); a slice with more is split at a UTC midnight
+                                until each fits
           --media-type TYPE     with --interval: only voice, message, … conversations
           --division ID         with --interval: only conversations in this division
           --shard K/N           fetch only shard K of N (a stable hash of the id), to split a job

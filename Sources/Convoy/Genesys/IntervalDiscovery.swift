@@ -14,11 +14,17 @@ import Synchronization
 ///   the slice falls back to the query.
 /// - **query**: `POST …/details/query` in pages of 100 (`orderBy conversationStart`, ascending).
 ///   Pagination stops at ``queryCap`` results (Genesys's 100,000), so a slice whose `totalHits`
-///   passes it is split in halves until each fits; the page that told is not used.
+///   passes it is split at a UTC midnight until each fits; the page that told is not used.
 ///
-/// Which conversations an interval holds follows Genesys's detail-query semantics as the mock
-/// models them: those that *started* in `[start, end)`, however long after `end` they ended; a
-/// conversation that started before `start` belongs to the interval before.
+/// Which conversations an interval holds: those that *started* in `[start, end)`, however long
+/// after `end` they ended; a conversation that started before `start` belongs to the interval
+/// before. The API returns more, as its models document: a job "all conversations that had
+/// activity during the interval" (so one that outlasts a slice comes back from the next), a query
+/// "only conversations that started on a day touched by the interval" (so the whole UTC day on
+/// either side). Each slice keeps the rows whose `conversationStart` lies in the slice itself: a
+/// conversation is then handed on by exactly one slice, once, and none outside the interval is.
+/// Both kinds left out are counted (``Coverage``). A slice of the query is split at a UTC midnight
+/// where it spans several days, since the query cannot count less than a day.
 ///
 /// Every request goes through the run's ``BudgetedSender``, so it draws on the same budget and
 /// token as the fetches.
@@ -108,6 +114,10 @@ public struct IntervalDiscovery<C: Clock>: AsyncSequence, Sendable where C.Durat
         /// Jobs of this slice that ended FAILED or CANCELLED.
         var failedJobs = 0
         var finished = false
+        /// Rows left out: a conversation that started in another slice of the interval (a job's
+        /// activity, a query's whole day), or outside the interval altogether.
+        var otherSlice: Int? = nil
+        var outsideInterval: Int? = nil
 
         init(start: Int64, end: Int64, method: Method) {
             self.start = start
@@ -161,6 +171,10 @@ public struct IntervalDiscovery<C: Clock>: AsyncSequence, Sendable where C.Durat
             let splits = checkpoint.slices.filter { $0.method == .query }.count
             var text = parts
             if splits > 1 { text.append("the query in \(splits) slices under its pagination cap") }
+            let otherSlice = checkpoint.slices.reduce(0) { $0 + ($1.otherSlice ?? 0) }
+            let outside = checkpoint.slices.reduce(0) { $0 + ($1.outsideInterval ?? 0) }
+            if otherSlice > 0 { text.append("\(otherSlice) rows of a conversation another slice returned") }
+            if outside > 0 { text.append("\(outside) rows of conversations that started outside the interval") }
             text.append("availability cut-off \(Timestamp.text(cutoff))")
             state.withLock { $0 = text }
         }
@@ -340,7 +354,7 @@ public struct IntervalDiscovery<C: Clock>: AsyncSequence, Sendable where C.Durat
         guard page.status == 200, let object = Self.object(page) else {
             throw ConvoyError.input("the analytics job's results page could not be read (HTTP \(page.status))")
         }
-        try record(object, journal: journal, into: &ids)
+        try record(object, of: &slice, journal: journal, into: &ids)
         if let cursor = object["cursor"] as? String, !cursor.isEmpty {
             slice.cursor = cursor
         } else {
@@ -364,12 +378,12 @@ public struct IntervalDiscovery<C: Clock>: AsyncSequence, Sendable where C.Durat
         }
         if hits > queryCap {
             // Past the pagination cap: read each half on its own (this page is not used).
-            guard slice.end - slice.start >= 2 else {
+            guard let middle = Self.splitPoint(slice) else {
                 throw ConvoyError.input(
-                    "the analytics query finds \(hits) conversations starting within one millisecond at "
-                        + "\(Timestamp.text(slice.start)), more than its pagination cap of \(queryCap)")
+                    "the analytics query finds \(hits) conversations on the UTC day of \(Timestamp.text(slice.start)), "
+                        + "more than its pagination cap of \(queryCap), and a query cannot count less than a day: "
+                        + "that day needs the jobs API (its data availability cut-off is still before it)")
             }
-            let middle = slice.start + (slice.end - slice.start) / 2
             slices.replaceSubrange(
                 index...index,
                 with: [
@@ -378,7 +392,7 @@ public struct IntervalDiscovery<C: Clock>: AsyncSequence, Sendable where C.Durat
                 ])
             return
         }
-        let count = try record(object, journal: journal, into: &ids)
+        let count = try record(object, of: &slices[index], journal: journal, into: &ids)
         if count == 0 || slice.page * size >= hits {
             slices[index].finished = true
         } else {
@@ -386,11 +400,39 @@ public struct IntervalDiscovery<C: Clock>: AsyncSequence, Sendable where C.Durat
         }
     }
 
-    /// Journals a page's ids (fsynced) and hands them on; returns how many it held.
+    /// Where a query slice is halved: the UTC midnight inside it nearest its middle. Nil for a
+    /// slice within one UTC day, which no split can make the query count less of.
+    static func splitPoint(_ slice: Slice) -> Int64? {
+        let day: Int64 = 86_400_000
+        let middle = slice.start + (slice.end - slice.start) / 2
+        let below = (middle >= 0 ? middle / day : (middle - day + 1) / day) * day
+        return [below, below + day].filter { $0 > slice.start && $0 < slice.end }
+            .min { abs($0 - middle) < abs($1 - middle) }
+    }
+
+    /// Journals the ids of a page's conversations that started in `slice` (fsynced) and hands them
+    /// on, counting the rest; returns how many rows the page held.
     @discardableResult
-    private func record(_ page: [String: Any], journal: NDJSONFile, into ids: inout [String]) throws -> Int {
+    private func record(
+        _ page: [String: Any], of slice: inout Slice, journal: NDJSONFile, into ids: inout [String]
+    ) throws -> Int {
         let conversations = page["conversations"] as? [[String: Any]] ?? []
-        let found = conversations.compactMap { $0["conversationId"] as? String }
+        var found: [String] = []
+        for row in conversations {
+            guard let id = row["conversationId"] as? String else { continue }
+            // A row without a readable start cannot be placed: it is kept, as the API returned it.
+            if let text = row["conversationStart"] as? String, let start = Timestamp.milliseconds(Substring(text)) {
+                if start < slice.start || start >= slice.end {
+                    if let bounds = query.bounds, start >= bounds.start, start < bounds.end {
+                        slice.otherSlice = (slice.otherSlice ?? 0) + 1
+                    } else {
+                        slice.outsideInterval = (slice.outsideInterval ?? 0) + 1
+                    }
+                    continue
+                }
+            }
+            found.append(id)
+        }
         for id in found { try journal.append(Array(id.utf8)) }
         try journal.sync()
         ids.append(contentsOf: found)

@@ -40,23 +40,61 @@ struct ConversationUniverse {
         return interval.lowerBound..<max(interval.lowerBound, min(interval.upperBound, cutOff))
     }
 
-    /// The ids whose start lies in `interval` (milliseconds, half-open), that exist under `missingPerMille` and that
-    /// `filter` accepts, in universe order.
-    func conversations(in interval: Range<Int64>, missingPerMille: Int, where filter: (Entry) -> Bool) -> [String] {
-        // Binary search for the first entry at or after the interval's start.
+    /// Which conversations an analytics request for an interval returns, as Genesys documents it.
+    enum Selection {
+        /// Those whose start lies in the interval: what Convoy promises, and what tests expect of it.
+        case started
+        /// A details job's: "all conversations that had activity during the interval" (started before its
+        /// end and ended after its start).
+        case activity
+        /// A details query's: "only conversations that started on a day touched by the interval" (UTC days).
+        case startDay
+    }
+
+    /// No mock conversation lasts longer than this (voice: under 30 minutes; messaging: under 70).
+    static let longestConversation: Int64 = 2 * 3_600_000
+
+    static let day: Int64 = 86_400_000
+
+    /// The ids that `selection` picks for `interval` (milliseconds, half-open), that exist under `missingPerMille` and
+    /// that `filter` accepts, in universe order.
+    func conversations(
+        in interval: Range<Int64>, selection: Selection = .started, missingPerMille: Int, where filter: (Entry) -> Bool
+    ) -> [String] {
+        guard !interval.isEmpty else { return [] }
+        let starts: Range<Int64>
+        switch selection {
+        case .started: starts = interval
+        case .activity: starts = (interval.lowerBound - Self.longestConversation)..<interval.upperBound
+        case .startDay:
+            let first = Self.floorDiv(interval.lowerBound, Self.day) * Self.day
+            let last = Self.floorDiv(interval.upperBound - 1, Self.day) * Self.day + Self.day
+            starts = first..<last
+        }
+        // Binary search for the first entry at or after the first start that may count.
         var low = 0
         var high = entries.count
         while low < high {
             let middle = (low + high) / 2
-            if entries[middle].start < interval.lowerBound { low = middle + 1 } else { high = middle }
+            if entries[middle].start < starts.lowerBound { low = middle + 1 } else { high = middle }
         }
         var ids: [String] = []
         for entry in entries[low...] {
-            guard entry.start < interval.upperBound else { break }
+            guard entry.start < starts.upperBound else { break }
+            // A conversation that started before the interval counts for a job while it was still going on.
+            if selection == .activity, entry.start < interval.lowerBound,
+                ConversationFacts(id: entry.id).end <= interval.lowerBound
+            {
+                continue
+            }
             if MockConversationStore.exists(entry.id, missingPerMille: missingPerMille), filter(entry) {
                 ids.append(entry.id)
             }
         }
         return ids
+    }
+
+    private static func floorDiv(_ value: Int64, _ divisor: Int64) -> Int64 {
+        value >= 0 ? value / divisor : (value - divisor + 1) / divisor
     }
 }

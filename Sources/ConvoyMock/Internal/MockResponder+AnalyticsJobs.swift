@@ -24,14 +24,15 @@ extension MockResponder {
     }
 
     /// `POST /api/v2/analytics/conversations/details/jobs` with `{"interval":"START/END", "segmentFilters"?,
-    /// "conversationFilters"?}` (see ``AnalyticsJobFilter``) → `202 {"jobId":"…"}`. The job finds the universe's
-    /// conversations starting in `[START, END)` and before the availability cut-off that exist and pass the filters,
-    /// fixed at submission. A body that is not a JSON object, a missing or malformed interval, an empty interval or
+    /// "conversationFilters"?}` (see ``AnalyticsJobFilter``) → `202 {"jobId":"…"}`. The job finds, as Genesys's
+    /// model documents a job's interval, "all conversations that had activity during the interval": the universe's
+    /// conversations that started before `END` (and before the availability cut-off) and ended after `START`, that
+    /// exist and pass the filters, fixed at submission. One that outlasts a slice comes back from the next one too. A body that is not a JSON object, a missing or malformed interval, an empty interval or
     /// an unsupported filter → `400`.
     mutating func submitJob(body: [UInt8], now: UInt64) throws(EndpointError) -> Reply {
         let (_, interval, filter) = try Self.analyticsRequest(body)
         let ids = conversationUniverse().conversations(
-            in: ConversationUniverse.available(interval, before: availabilityCutOff),
+            in: ConversationUniverse.available(interval, before: availabilityCutOff), selection: .activity,
             missingPerMille: configuration.missingPerMille, where: filter.matches)
         let submitted = ConversationDocumentBuilder.timestamp(
             Int64((MonotonicClock.wallClockSeconds() * 1000).rounded(.down)))

@@ -9,8 +9,10 @@ extension MockResponder {
     /// "paging"?: {"pageSize","pageNumber"}, "segmentFilters"?, "conversationFilters"?}` (filters as for jobs, see
     /// ``AnalyticsJobFilter``) → `{"conversations":[…],"totalHits":N}`, the entries as in job results.
     ///
-    /// The query sees every universe conversation starting in `[START, END)` that exists and passes the filters (the
-    /// availability cut-off does not apply), sorted by start, then id (`order` `asc`, the default) or the reverse
+    /// The query sees, as Genesys's model documents a query's interval, "only conversations that started on a day
+    /// touched by the interval": every universe conversation starting on a UTC day that `[START, END)` touches (so
+    /// also before `START` and after `END` on those days) that exists and passes the filters (the availability
+    /// cut-off does not apply), sorted by start, then id (`order` `asc`, the default) or the reverse
     /// (`desc`); `orderBy`, when given, must be `conversationStart`. `totalHits` counts them all; the page is entries
     /// `(pageNumber - 1) × pageSize ..< pageNumber × pageSize` of them, and an empty page has no `conversations` key,
     /// as in Genesys. `pageSize` (default ``defaultQueryPageSize``) must be in `1...maximumQueryPageSize` and
@@ -52,7 +54,7 @@ extension MockResponder {
                 "Pagination may not exceed \(cap) results (pageNumber \(pageNumber), pageSize \(pageSize))")
         }
         var ids = conversationUniverse().conversations(
-            in: interval, missingPerMille: configuration.missingPerMille, where: filter.matches)
+            in: interval, selection: .startDay, missingPerMille: configuration.missingPerMille, where: filter.matches)
         if descending { ids.reverse() }
         let first = min(ids.count, depth - pageSize)
         let page = ids[first..<min(ids.count, depth)]
