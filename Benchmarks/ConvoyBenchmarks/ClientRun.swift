@@ -57,7 +57,7 @@ extension ClientResult {
 
 /// Counts every request through the transport into the timeline.
 struct InstrumentedTransport: HTTPTransport {
-    let base: URLSessionTransport
+    let base: any HTTPTransport
     let timeline: Timeline
     let counters: Locked<(requests: Int, throttled: Int)>
 
@@ -92,20 +92,26 @@ struct ClientRun {
     let deadline: Duration
     /// The mock's OAuth client, when the profile requires tokens (Convoy only).
     var oauth: MockOAuth? = nil
+    /// The limit the told-limit strategy is told: requests per window.
+    var told: (limit: Int, window: Double)? = nil
     let concurrency = 16
 
     func run() async throws -> ClientResult {
         let timeline = Timeline()
         let counters = Locked<(requests: Int, throttled: Int)>((0, 0))
-        let transport = InstrumentedTransport(
-            base: URLSessionTransport(maxConnectionsPerHost: concurrency), timeline: timeline, counters: counters)
+        // Convoy on the transport `convoy fetch` ships with; the peers on URLSession, as scripts are.
+        let base: any HTTPTransport =
+            strategy == .convoy
+            ? DefaultTransport(maxConnectionsPerHost: concurrency)
+            : URLSessionTransport(maxConnectionsPerHost: concurrency)
+        let transport = InstrumentedTransport(base: base, timeline: timeline, counters: counters)
         let cpuBefore = Self.cpuSeconds()
         let started = ContinuousClock.now
         var result: ClientResult
         switch strategy {
         case .convoy:
             result = try await runConvoy(transport, timeline: timeline)
-        case .sdkStyle, .forumFix, .naive, .bare:
+        case .sdkStyle, .forumFix, .naive, .bare, .toldLimit:
             result = await runBaseline(transport)
         }
         result.wallSeconds = (ContinuousClock.now - started).seconds
@@ -127,6 +133,11 @@ struct ClientRun {
         let errors = folder + "/errors.ndjson"
         var configuration = FetchConfiguration(apiBase: base)
         configuration.concurrency = concurrency
+        // As `convoy fetch` does with an ids file; CONVOY_BENCH_WORK_UNKNOWN=1 runs it as if from
+        // standard input (no last-window finish), for an A/B in one session.
+        if ProcessInfo.processInfo.environment["CONVOY_BENCH_WORK_UNKNOWN"] == nil {
+            configuration.expectedIDs = ids.count
+        }
         let credentials: any CredentialProvider =
             oauth.map {
                 OAuthClientCredentials(
@@ -194,6 +205,7 @@ struct ClientRun {
         let retries = Locked<Int>(0)
         let workers = strategy == .forumFix ? 1 : concurrency
         let end = ContinuousClock.now + deadline
+        let bucket = told.map { ClientBucket(capacity: Double($0.limit), perSecond: Double($0.limit) / $0.window) }
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<workers {
                 group.addTask { [ids, base, strategy] in
@@ -205,7 +217,8 @@ struct ClientRun {
                         guard index < ids.count else { return }
                         let id = ids[index]
                         let outcome = await Self.fetch(
-                            id, strategy: strategy, base: base, transport: transport, until: end, retries: retries)
+                            id, strategy: strategy, base: base, transport: transport, until: end, retries: retries,
+                            bucket: strategy == .toldLimit ? bucket : nil)
                         if let outcome { outcomes.update { $0[id, default: []].append(outcome) } }
                     }
                 }
@@ -230,7 +243,7 @@ struct ClientRun {
     private static func fetch(
         _ id: String, strategy: Strategy, base: URL, transport: InstrumentedTransport,
         until end: ContinuousClock.Instant,
-        retries: Locked<Int>
+        retries: Locked<Int>, bucket: ClientBucket?
     ) async -> Outcome? {
         let request = HTTPRequest(url: base.appendingPathComponent("api/v2/conversations/\(id)"))
         var attempt = 0
@@ -238,6 +251,7 @@ struct ClientRun {
             attempt += 1
             if attempt > 1 { retries.update { $0 += 1 } }
             var wait: Duration = .zero
+            if let bucket { await bucket.take() }
             do {
                 let response = try await transport.send(request)
                 switch response.status {
@@ -250,6 +264,7 @@ struct ClientRun {
                     let retryAfter = RateLimitObservation(headers: response.headers, status: 429).retryAfter
                     switch strategy {
                     case .sdkStyle: wait = retryAfter ?? .seconds(3)
+                    case .toldLimit: wait = retryAfter ?? .seconds(1)
                     case .forumFix: wait = .seconds(2)
                     default: wait = .zero
                     }
@@ -282,6 +297,37 @@ struct ClientRun {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return Double(usage.ru_maxrss) / 1024
+    }
+}
+
+/// aiolimiter's `AsyncLimiter`: a bucket of `capacity` that refills at `perSecond`, full at the
+/// start; a request takes one, waiting for it when the bucket is empty.
+final class ClientBucket: Sendable {
+    private let state: Mutex<(tokens: Double, at: ContinuousClock.Instant)>
+    private let capacity: Double
+    private let perSecond: Double
+
+    init(capacity: Double, perSecond: Double) {
+        self.capacity = capacity
+        self.perSecond = perSecond
+        state = Mutex((capacity, .now))
+    }
+
+    func take() async {
+        while true {
+            let wait: Double = state.withLock { state in
+                let now = ContinuousClock.now
+                state.tokens = min(capacity, state.tokens + (now - state.at).seconds * perSecond)
+                state.at = now
+                guard state.tokens < 1 else {
+                    state.tokens -= 1
+                    return 0
+                }
+                return (1 - state.tokens) / perSecond
+            }
+            if wait == 0 { return }
+            try? await Task.sleep(for: .seconds(wait))
+        }
     }
 }
 

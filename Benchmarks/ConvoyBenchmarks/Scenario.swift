@@ -37,7 +37,8 @@ struct Scenario: Sendable {
     static func all(ids: Int, limit: Int, window: Double, latency: Duration) -> [Scenario] {
         let rate = Double(limit) / window
         let fixed = MockRateLimit.fixedWindow(limit: limit, window: .seconds(window))
-        let limited: [Strategy] = [.convoy, .sdkStyle, .forumFix, .naive]
+        let limited: [Strategy] = [.convoy, .sdkStyle, .toldLimit, .forumFix, .naive]
+        let compared: [Strategy] = [.convoy, .sdkStyle, .toldLimit]
         func server(
             _ limit: MockRateLimit? = fixed, _ family: MockHeaderFamily = .genesys, _ delays: MockLatency? = nil,
             faults: MockFaults = .none, external: Double = 0
@@ -50,6 +51,16 @@ struct Scenario: Sendable {
             Scenario(
                 name: "genesys", summary: "fixed window \(limit)/\(window)s, inin-ratelimit-* headers",
                 server: server(), allowedRate: rate, ids: ids, strategies: limited),
+            Scenario(
+                name: "small-job",
+                summary: "genesys, \(limit * 5 / 6) ids: fewer than one window's budget, so no pace is needed",
+                server: server(), allowedRate: rate, ids: limit * 5 / 6, strategies: compared),
+            Scenario(
+                name: "five-windows",
+                summary: "genesys, \(5 * limit) ids: five windows' budget, the last spent at once (20 ms latency, "
+                    + "scaled like the window)",
+                server: server(fixed, .genesys, .fixed(.milliseconds(20))), allowedRate: rate, ids: 5 * limit,
+                strategies: compared),
             Scenario(
                 name: "bucket", summary: "token bucket \(limit), refill \(rate)/s, X-RateLimit-* headers",
                 server: server(.tokenBucket(capacity: limit, refillPerSecond: rate), .xRateLimit), allowedRate: rate,

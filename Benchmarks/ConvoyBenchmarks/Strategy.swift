@@ -12,6 +12,10 @@ enum Strategy: String, Sendable, CaseIterable, Codable {
     case forumFix = "forum-fix"
     /// Fixed concurrency, retry at once on 429 and 5xx.
     case naive
+    /// Told the limit, as an aiohttp script with aiolimiter's `AsyncLimiter(limit, window)` is: a
+    /// client-side bucket of `limit` that refills at `limit ÷ window`, 16 in flight, Retry-After (1 s
+    /// when absent) on a 429. The strongest peer a user can write by hand.
+    case toldLimit = "told-limit"
     /// A bare URLSession loop with no limiter and no retries: the transport's own cost.
     case bare
 }

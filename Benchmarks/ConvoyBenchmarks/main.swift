@@ -50,9 +50,10 @@ if let strategy = options.client, let base = options.base {
     let ids = MockConversationStore.sampleIDs(count: scenario(named: options.scenario).ids, seed: 3).filter {
         options.shard?.contains(ConversationID($0)!) ?? true
     }
+    let profile = scenario(named: options.scenario)
     let result = try await ClientRun(
-        strategy: strategy, base: base, ids: ids, deadline: .seconds(options.deadline),
-        oauth: scenario(named: options.scenario).server.oauth
+        strategy: strategy, base: base, ids: ids, deadline: .seconds(options.deadline), oauth: profile.server.oauth,
+        told: (Int((profile.allowedRate * options.window).rounded()), options.window)
     ).run()
     let data = try JSONEncoder().encode(result)
     FileHandle.standardOutput.write(data + Data("\n".utf8))

@@ -74,6 +74,8 @@ struct FetchRunner {
         let shared = SharedRecorder(recorder)
         let transport = DefaultTransport(
             maxConnectionsPerHost: configuration.concurrency, limits: configuration.transportLimits)
+        var configuration = configuration
+        configuration.expectedIDs = inputLines
         let engine = FetchEngine(
             configuration: configuration, transport: transport, credentials: credentials, clock: ContinuousClock())
         let ids = input(engine.sender)

@@ -50,7 +50,9 @@ import Testing
         let across = try Self.straddler(after: "2026-04-10T00:00:00Z")
         let start = before.start + 60_000
         let cutoff = across.start + 60_000
-        let end = ISO8601DateFormatter().date(from: "2026-05-20T15:30:00Z")!
+        // The interval ends at a UTC midnight, so the query's whole days add nothing outside it: the
+        // rows from outside are the job's, of conversations still going on when the interval opened.
+        let end = ISO8601DateFormatter().date(from: "2026-05-20T00:00:00Z")!
         let interval = Self.iso(start) + "/" + ISO8601DateFormatter().string(from: end)
 
         var configuration = MockServerConfiguration(jobDelay: .milliseconds(20), universeSize: Self.universe)
@@ -76,7 +78,9 @@ import Testing
         let manifest = try #require(try records(scratch.file("o.manifest.ndjson")).last)
         let coverage = try #require((manifest["input"] as? [String: Any])?["coverage"] as? String)
         #expect(coverage.contains("rows of a conversation another slice returned"), "\(coverage)")
-        #expect(coverage.contains("rows of conversations that started outside the interval"), "\(coverage)")
+        #expect(
+            coverage.contains("rows of conversations that started outside the interval"),
+            "the job returned the conversation going on at the interval's start: \(coverage)")
         #expect(console.capturedError.contains("started outside the interval"))
     }
 }

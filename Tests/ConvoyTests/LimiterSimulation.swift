@@ -40,6 +40,8 @@ struct LimiterSimulation {
         var rates: [Int] = []
         /// Accepted requests of each client, measured like `accepted`.
         var acceptedByClient: [Int] = []
+        /// With `work`: when each client's last request was answered, in seconds (nil: unfinished).
+        var finishedAt: [Double?] = []
     }
 
     var server: Server
@@ -53,6 +55,9 @@ struct LimiterSimulation {
     /// Each request's latency is drawn uniformly from `latency × (1 ± jitter)`, so answers (and
     /// arrivals) come out of order.
     var jitter = 0.0
+    /// Requests each client has to complete, told to its limiter (``RateLimiterState/expect(requests:now:)``)
+    /// as they are answered; nil for an endless run.
+    var work: Int?
 
     /// Runs for `seconds`, measuring from `measureFrom` seconds on (to leave out the start-up search).
     func run(seconds: Double, measureFrom: Double = 0) -> Result {
@@ -69,6 +74,11 @@ struct LimiterSimulation {
         result.acceptedByClient = Array(repeating: 0, count: clients)
         var changed = false
         var now = instant(0)
+        var completed = [Int](repeating: 0, count: clients)
+        result.finishedAt = Array(repeating: nil, count: clients)
+        if let work {
+            for client in 0..<clients { states[client].expect(requests: work, now: now) }
+        }
         var random = SplitMix64(seed: 7)
         while now < end {
             // The earliest event of any client: an answer, or an admission with a free slot. Clients
@@ -80,7 +90,8 @@ struct LimiterSimulation {
                 {
                     best = (answers[client][index].at, client, index)
                 }
-                if answers[client].count < concurrency {
+                let busy = work.map { completed[client] + answers[client].count >= $0 } ?? false
+                if answers[client].count < concurrency, !busy {
                     let admission = states[client].earliestAdmission(now: now)
                     if best.map({ admission < $0.at }) ?? true { best = (admission, client, nil) }
                 }
@@ -90,6 +101,11 @@ struct LimiterSimulation {
             if let index {
                 let answer = answers[client].remove(at: index)
                 states[client].record(answer.permit, status: answer.status, observation: answer.observation, now: now)
+                if let work, answer.status == 200 {
+                    completed[client] += 1
+                    states[client].expect(requests: work - completed[client], now: now)
+                    if completed[client] == work { result.finishedAt[client] = now.offset.seconds }
+                }
                 continue
             }
             guard let permit = states[client].admit(now: now) else {

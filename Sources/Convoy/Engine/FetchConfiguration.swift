@@ -26,6 +26,10 @@ public struct FetchConfiguration: Sendable {
     /// request (see ``AnalyticsBatch``); 1 asks the per-id endpoint for each. Default 100. A batch
     /// the server refuses as too large (400, 413, 414) halves it for the rest of the run.
     public var analyticsBatchSize = AnalyticsBatch.defaultSize
+    /// Ids the input holds, when known (an ids file's lines), so that the limiter can spend the
+    /// last window at once (``RateLimiterState/expect(requests:now:)``); nil for standard input and
+    /// discovery, whose work is unbounded until they end.
+    public var expectedIDs: Int?
     /// Answers of 403 on one part, with none of its answers a success, that stop the run: the OAuth
     /// client lacks the part's permission (``ConversationPart/permission``), and going on would only
     /// write one error per id. Default 25.

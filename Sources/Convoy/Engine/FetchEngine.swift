@@ -139,6 +139,7 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
                     spawn(batch, in: &group, loop: &loop)
                 }
                 if fatal != nil || Task.isCancelled { group.cancelAll() }
+                limiter.expect(requests: requestsLeft())
                 guard let result = await group.next() else { break }
                 do {
                     try handle(result, in: &group, loop: &loop, store: store)
@@ -169,6 +170,21 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
         var final = summary
         final.limiter = limiter.snapshot()
         return final
+    }
+
+    /// The requests the run has yet to complete, estimated from ``FetchConfiguration/expectedIDs``:
+    /// every id not yet read (its shard's share of them) and every conversation in progress (its
+    /// requests in flight too), at ``FetchConfiguration/requestsPerID`` each. Nil when the input's
+    /// size is unknown.
+    private func requestsLeft() -> Int? {
+        guard let expected = configuration.expectedIDs else { return nil }
+        let summary = live.withLock { $0 }
+        let settled =
+            summary.fetched + summary.failed + summary.invalid + summary.skipped + summary.duplicates
+            + summary.otherShards
+        let unread = Double(max(0, expected - summary.inputRecords)) / Double(configuration.shard?.count ?? 1)
+        let inProgress = Double(max(0, summary.inputRecords - settled))
+        return Int(((unread + inProgress) * configuration.requestsPerID).rounded(.up))
     }
 
     /// How long a partial analytics batch waits for more ids while the input is empty.

@@ -114,6 +114,16 @@ public final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration 
         }
     }
 
+    /// Tells the limiter how many requests the run still has to send (nil: unknown), so that the
+    /// last window is spent at once (``RateLimiterState/expect(requests:)``).
+    public func expect(requests: Int?) {
+        storage.withLock { storage in
+            let now = clock.now
+            storage.state.expect(requests: requests, now: now)
+            if storage.queued > 0 { armTimer(&storage, now: now) }
+        }
+    }
+
     /// Hands back a permit whose request got no answer (transport error or cancellation).
     public func abandon(_ permit: RateLimitPermit) {
         storage.withLock { storage in

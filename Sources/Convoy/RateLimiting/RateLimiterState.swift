@@ -26,6 +26,15 @@ import Foundation
 /// previous decrease is part of that same event. Either way `r` is kept within
 /// `[minimumRate, maximumRate]`, the user's ceiling winning.
 ///
+/// **The last window.** Pacing evenly costs nothing while the work outlasts the window: the run
+/// cannot end before the window that its last request falls in. Once the requests the run still
+/// has to send (``expect(requests:now:)``, less those in flight) fit in what the window has left,
+/// `W ≤ R − O × (E − now) + ⌈L/50⌉` (other clients keep their pace's share; the tolerance covers
+/// the few requests the ledger errs low by), they go as fast as concurrency allows:
+/// the run ends at the earliest moment the limit allows, in the window itself, instead of spread
+/// to its end. With more work than budget, or work unknown (standard input, discovery still
+/// going), pacing is as above: no herd at a boundary.
+///
 /// **Other clients.** Between two answers of one window, the server's count grows by what it
 /// counted: ours (the permits admitted between the two) and others'. `O = others ÷ sending time`,
 /// both sums decayed by `exp(−Δt / max(W, 1 s))`, differences signed and carried so that our own
@@ -101,6 +110,8 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
     private var others: (count: Double, seconds: Double, balance: Int) = (0, 0, 0)
     private var throttled = 0
     private var pauses = 0
+    /// Requests the run has yet to complete, in flight included, when it knows (``expect(requests:now:)``).
+    private var workRemaining: Int?
     /// The latest pause worth announcing (``LongPause``), and when it ends in sending time.
     private var longPause: LongPause?
     private var longPauseEnd: Instant?
@@ -158,6 +169,7 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
         if mode == .headers, let window, window.end > now {
             interval = min(interval, window.end - now + window.length / 10)
         }
+        if finishesInWindow(at: now) { interval = .zero }
         nextSlot = max(nextSlot, now - interval) + interval
         window?.remaining -= 1
         admittedAt[nextSequence] = now
@@ -169,6 +181,35 @@ public struct RateLimiterState<Instant: InstantProtocol>: Sendable where Instant
         }
         defer { nextSequence += 1 }
         return RateLimitPermit(sequence: nextSequence)
+    }
+
+    /// Tells how many requests the run has yet to complete, those admitted and not yet answered
+    /// included, or nil when that is unknown. What is still to send is that less the requests in
+    /// flight, so admissions count themselves off until the next call.
+    public mutating func expect(requests: Int?, now: Instant) {
+        workRemaining = requests.map { max(0, $0) }
+        // The last window starts now: the slot booked at the old pace is not waited for.
+        if finishesInWindow(at: now) { nextSlot = min(nextSlot, now) }
+    }
+
+    /// True when what the run still has to send fits in what the current window has left, after
+    /// other clients' expected spending: the last window, to be spent at once.
+    public func finishesInWindow(at now: Instant) -> Bool {
+        guard mode == .headers, let window, window.confirmed, window.end > now, let work = workRemaining else {
+            return false
+        }
+        // Other clients on the budget keep their pace's share of what is left.
+        let othersToCome = othersRate * (window.end - now).seconds
+        let toSend = work - admittedAt.count
+        return Double(toSend) <= remaining(window, at: now) - othersToCome + Double(lastWindowTolerance(window))
+    }
+
+    /// How many requests past the window's budget may still count as fitting in it: the ledger
+    /// errs low by the few requests answers counted out of order (it must: it gates), so work that
+    /// equals the budget would otherwise never look as if it fit. What does not fit waits at the
+    /// gate for the boundary, a handful paced after it, not a herd. `⌈limit/50⌉`.
+    private func lastWindowTolerance(_ window: Window) -> Int {
+        (window.limit + 49) / 50
     }
 
     /// Forgets a permit whose request got no answer.

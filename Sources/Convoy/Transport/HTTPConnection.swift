@@ -5,11 +5,11 @@ import Glibc
 /// `SocketTransport` worker thread at a time.
 ///
 /// The bytes are framed by an `HTTPResponseDecoder` (RFC 9112; its doc lists the lenient forms
-/// accepted). The connection stays reusable only when the decoder says so (the answer was read
-/// exactly to its end, framed, and neither side asked to close), and before a reused connection
-/// carries a request, ``isStale`` checks that nothing arrived on it meanwhile: a late byte is
-/// either the server's close or an answer no request asked for, and either way the request goes on
-/// a fresh connection instead of being answered by it.
+/// accepted). A connection carries another request only when ``canCarryAnotherRequest``: the
+/// decoder read the last answer exactly to its end (framed, neither side asked to close), and
+/// nothing arrived on it meanwhile: a late byte is either the server's close or an answer no
+/// request asked for, and either way the request goes on a fresh connection instead of being
+/// answered by it.
 ///
 /// Time: every `recv` and `send` is bounded by the idle timeout (how long no byte may move) and by
 /// what is left of the exchange's deadline (``HTTPLimits/requestTimeout``), through `SO_RCVTIMEO`
@@ -111,10 +111,13 @@ final class HTTPConnection {
         Glibc.close(descriptor)
     }
 
-    /// True when something arrived on this idle connection since its last answer: the server's
-    /// close, or bytes that no request asked for. Either way it must not carry another request.
-    var isStale: Bool {
-        if decoder.unreadBytes > 0 { return true }
+    /// Whether the next request may go on this idle connection: the last answer was read exactly to
+    /// its end (the decoder framed it and neither side said `close`), no byte past it is buffered,
+    /// and nothing has arrived since (the server's close, or an answer no request asked for).
+    var canCarryAnotherRequest: Bool { isReusable && decoder.unreadBytes == 0 && !somethingArrived }
+
+    /// True when the socket has something to read while no request is out.
+    private var somethingArrived: Bool {
         var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
         return poll(&waiting, 1, 0) != 0
     }

@@ -21,7 +21,7 @@ import Glibc
 ///
 /// A request whose reused connection turns out closed before any byte of an answer (the server
 /// timed the idle connection out) goes once more on a fresh connection, as curl does; one on which
-/// something arrived while it was idle (`HTTPConnection.isStale`) is not reused at all. Redirects
+/// something arrived while it was idle is not reused at all (`HTTPConnection.canCarryAnotherRequest`). Redirects
 /// are returned, not followed. Connecting and each `send`/`recv` are bounded by `timeout`, each
 /// exchange by ``HTTPLimits/requestTimeout``, and each answer's size by
 /// ``HTTPLimits/maxResponseBytes``.
@@ -242,7 +242,7 @@ public final class SocketTransport: HTTPTransport {
             if let query = url.query(percentEncoded: true) { target += "?" + query }
 
             var reused = false
-            if let current = connection, current.endpoint == endpoint, current.isReusable, !current.isStale {
+            if let current = connection, current.endpoint == endpoint, current.canCarryAnotherRequest {
                 reused = true
             } else {
                 connection?.close()
