@@ -6,6 +6,10 @@
 /// `QUEUED` on the first poll, `FAILED` on every later one, and never any results. A cursor is an opaque encoding of
 /// the job id and an offset into the result list, so the same cursor always yields the same page (for the same page
 /// size), and a client may resume from any cursor it saved.
+///
+/// Status dates are wall-clock milliseconds: a job completes `delay` after its submission (the date a `FULFILLED` or
+/// `FAILED` status reports as `completionDate`), and a fulfilled job's results expire ``resultLifetime`` after that
+/// (its `expirationDate`).
 struct AnalyticsJobStore {
     /// Job states reported by the status endpoint.
     enum State: String {
@@ -22,11 +26,23 @@ struct AnalyticsJobStore {
         case invalidCursor
     }
 
+    /// The status dates of a job, in wall-clock milliseconds since the Unix epoch.
+    struct Dates {
+        var submission: Int64
+        /// Set once the job is `FULFILLED` or `FAILED`.
+        var completion: Int64?
+        /// Set once the job is `FULFILLED`.
+        var expiration: Int64?
+    }
+
+    /// How long a fulfilled job's results are kept, as its `expirationDate` reports.
+    static let resultLifetimeMilliseconds: Int64 = 86_400_000
+
     private struct Job {
         /// Monotonic nanoseconds at submission.
         var submitted: UInt64
-        /// ISO-8601 wall-clock submission time.
-        var submissionDate: String
+        /// Wall-clock milliseconds at submission.
+        var submissionDate: Int64
         var polls = 0
         var conversationIDs: [String]
         /// One of the first `failing` jobs: it never fulfils.
@@ -47,7 +63,7 @@ struct AnalyticsJobStore {
 
     /// Registers a job over `conversationIDs`, submitted at monotonic instant `now`; returns its id. The job fails
     /// while fewer than `failing` jobs were submitted before it.
-    mutating func submit(conversationIDs: [String], now: UInt64, submissionDate: String) -> String {
+    mutating func submit(conversationIDs: [String], now: UInt64, submissionDate: Int64) -> String {
         var id = identifiers.uuidString()
         while jobs[id] != nil { id = identifiers.uuidString() }
         let fails = failuresLeft > 0
@@ -57,8 +73,8 @@ struct AnalyticsJobStore {
         return id
     }
 
-    /// The state of job `id` at `now` (counting this poll) and its submission date; `nil` for an unknown job.
-    mutating func poll(_ id: String, now: UInt64) -> (state: State, submissionDate: String)? {
+    /// The state of job `id` at `now` (counting this poll) and its dates; `nil` for an unknown job.
+    mutating func poll(_ id: String, now: UInt64) -> (state: State, dates: Dates)? {
         guard var job = jobs[id] else { return nil }
         job.polls += 1
         jobs[id] = job
@@ -70,7 +86,13 @@ struct AnalyticsJobStore {
         } else {
             state = isDone(job, now: now) ? .fulfilled : .pending
         }
-        return (state, job.submissionDate)
+        var dates = Dates(submission: job.submissionDate)
+        if state == .fulfilled || state == .failed {
+            let completion = job.submissionDate + Int64(delayNanoseconds / 1_000_000)
+            dates.completion = completion
+            if state == .fulfilled { dates.expiration = completion + Self.resultLifetimeMilliseconds }
+        }
+        return (state, dates)
     }
 
     /// Up to `pageSize` ids of job `id` from `cursor` (the start when `nil`), and the cursor of the next page (`nil`
