@@ -59,6 +59,8 @@ struct MockResponder {
     let configuration: MockServerConfiguration
     let state: MockServerState
     var random: SplitMix64
+    /// Mixed into every correlation id: drawn from the system generator, so ids differ from run to run.
+    private let correlationSalt: (high: UInt64, low: UInt64)
     /// Compact documents by lowercase id; documents are deterministic, so caching only saves work.
     var documentCache: [String: [UInt8]] = [:]
     var jobs: AnalyticsJobStore
@@ -69,6 +71,8 @@ struct MockResponder {
         self.configuration = configuration
         self.state = state
         random = SplitMix64(seed: configuration.seed)
+        var system = SystemRandomNumberGenerator()
+        correlationSalt = (system.next(), system.next())
         jobs = AnalyticsJobStore(
             seed: configuration.seed, delay: configuration.jobDelay, failing: configuration.failingJobs)
     }
@@ -94,7 +98,7 @@ struct MockResponder {
             budgetPerClient: configuration.oauth?.budgetPerClient ?? false,
             now: now)
 
-        let correlationID = random.uuidString()
+        let correlationID = nextCorrelationID()
         if let conversationID { state.noteCorrelation(correlationID, conversationID: conversationID) }
         var headers: [(name: String, value: String)] = [("ININ-Correlation-Id", correlationID)]
         if let decision, limiter == .api {
@@ -119,7 +123,11 @@ struct MockResponder {
         }
 
         if let decision, !decision.admitted {
-            guard let seconds = decision.retryAfterSeconds else {
+            var retryAfter = decision.retryAfterSeconds
+            if retryAfter == nil, decision.untilAdmissionNanoseconds > 0, !configuration.bareBucket429s {
+                retryAfter = max(1, ceilSeconds(decision.untilAdmissionNanoseconds))
+            }
+            guard let seconds = retryAfter else {
                 return planned(
                     Self.failure(
                         EndpointError(status: 429, code: "too.many.requests", message: "Rate limit exceeded"),
@@ -233,10 +241,17 @@ struct MockResponder {
         }
     }
 
+    /// A new `ININ-Correlation-Id`, unique within the run and across runs, as Genesys's are (records cite them as
+    /// provenance). Drawn from ``random`` like the seed's other draws, so latency and faults keep their sequence, and
+    /// salted per server.
+    private mutating func nextCorrelationID() -> String {
+        UUIDFormatter.string(high: random.next() ^ correlationSalt.high, low: random.next() ^ correlationSalt.low)
+    }
+
     /// The answer to bytes that are not an acceptable HTTP request: an error, then the connection closes.
     mutating func respondToInvalidRequest(status: Int, message: String) -> PlannedResponse {
         _ = state.arrive(conversationID: nil, limiter: .unlimited, now: 0)
-        let correlationID = random.uuidString()
+        let correlationID = nextCorrelationID()
         let code = status == 400 ? "bad.request" : status == 413 ? "request.entity.too.large" : "invalid.request"
         let body = Self.errorBody(message: message, code: code, status: status, contextID: correlationID)
         return PlannedResponse(
