@@ -25,8 +25,9 @@ import Synchronization
 ///      ``MockConversationStore/recordingMetadataDocument(id:)``;
 ///    - `GET /api/v2/conversations/messages/{id}` → ``MockConversationStore/messagingDocument(id:messageCount:)``
 ///      (`404` for voice conversations);
-///    - `POST /api/v2/conversations/messages/{id}/messages/bulk[?useNormalizedMessage=true]` with a JSON array of
-///      at most 1,000 message ids (else `400`) → `{"entities":[…]}` for those of the conversation, in the order asked;
+///    - `POST /api/v2/conversations/messages/{id}/messages/bulk` with a JSON array of at most 1,000 message ids
+///      (else `400`) → `{"entities":[…]}` for those of the conversation, in the order asked, each with its
+///      `normalizedMessage` (`?useNormalizedMessage=true` changes nothing);
 ///    - `POST /api/v2/analytics/conversations/details/query` with `{"interval","paging":{"pageSize","pageNumber"},…}`
 ///      → `{"conversations":[…],"totalHits"}` (no `conversations` on an empty page; page size `1...100`, default
 ///      25; `400` past ``MockServerConfiguration/queryResultCap``), over every conversation of the interval,
@@ -34,10 +35,12 @@ import Synchronization
 ///    - `GET /api/v2/analytics/conversations/details/jobs/availability` → `{"dataAvailabilityDate"}`
 ///      (``MockServerConfiguration/analyticsAvailability``, or the current time when it is `nil`);
 ///    - `POST /api/v2/analytics/conversations/details/jobs` → `202 {"jobId"}`;
-///      `GET …/jobs/{jobId}` → `{"state","submissionDate"}` (`QUEUED`, then `PENDING` until
+///      `GET …/jobs/{jobId}` → `{"state","submissionDate"}`, with `completionDate` once done and `expirationDate`
+///      once fulfilled (`QUEUED`, then `PENDING` until
 ///      ``MockServerConfiguration/jobDelay`` has passed, then `FULFILLED`; for the first
 ///      ``MockServerConfiguration/failingJobs`` jobs `QUEUED`, then `FAILED` with an `errorMessage`);
-///      `GET …/jobs/{jobId}/results?cursor=&pageSize=` → `{"conversations":[…],"cursor"}` (no `cursor` on the last
+///      `GET …/jobs/{jobId}/results?cursor=&pageSize=` → `{"conversations":[…],"cursor","dataAvailabilityDate"}`
+///      (each entry the details document with participant attributes; no `cursor` on the last
 ///      page; `400` before the job is fulfilled, and for a failed job). The job finds
 ///      ``MockConversationStore/conversations(inInterval:universeSize:missingPerMille:mediaType:divisionID:availableBefore:)``
 ///      with ``MockServerConfiguration/analyticsAvailability`` as `availableBefore`.

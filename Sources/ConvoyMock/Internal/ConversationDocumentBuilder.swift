@@ -298,10 +298,14 @@ struct ConversationDocumentBuilder {
         var records: [JSONValue] = []
         for index in 0..<count {
             let time = connected + (disconnected - connected) * Int64(index + 1) / Int64(count + 1)
+            let id = random.uuidString()
+            let delivered = random.chance(0.8)
+            // The customer's messages were received; the agent's delivered, then perhaps read.
+            let status = customerName != nil ? "received" : delivered ? "delivery-success" : "read"
             records.append(
                 .object([
-                    ("messageId", .string(random.uuidString())),
-                    ("messageStatus", random.chance(0.8) ? "delivery-success" : "read"),
+                    ("messageId", .string(id)),
+                    ("messageStatus", .string(status)),
                     ("messageSegmentCount", .int(1 + random.nextInt(2))),
                     ("messageTime", .string(Self.timestamp(time))),
                 ]))
