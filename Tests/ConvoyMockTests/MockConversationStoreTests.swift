@@ -37,18 +37,23 @@ struct MockConversationStoreTests {
         #expect(StableHash.fnv1a64("a") == 0xAF63_DC4C_8601_EC8C)
     }
 
-    @Test("documents: valid JSON, same id, byte-identical, realistic shape, 1.5–4 KB")
+    @Test("documents: valid JSON, same id, byte-identical, realistic shape (the model's fields filled), 1.5–6 KB")
     func documents() throws {
         let ids = MockConversationStore.sampleIDs(count: 400, seed: 3)
         var voice = 0
         for id in ids {
             let data = MockConversationStore.conversationDocument(id: id)
             #expect(data == MockConversationStore.conversationDocument(id: id))
-            #expect((1_500...4_096).contains(data.count), "document of \(data.count) bytes")
+            #expect((1_500...6_144).contains(data.count), "document of \(data.count) bytes")
             let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
             #expect(object["id"] as? String == id)
             #expect(object["selfUri"] as? String == "/api/v2/conversations/\(id)")
             #expect(["ACTIVE", "PAUSED", "NONE"].contains(object["recordingState"] as? String ?? ""))
+            #expect(object["state"] as? String == "disconnected")
+            for transfer in object["recentTransfers"] as? [[String: Any]] ?? [] {
+                let initiator = try #require(transfer["initiator"] as? [String: Any])
+                #expect(Array(initiator.keys) == ["userId"], "TransferInitiator has only userId")
+            }
             for key in [
                 "externalTag", "startTime", "endTime", "conversationIds", "maxParticipants", "divisions",
                 "recentTransfers", "securePause",
@@ -70,6 +75,39 @@ struct MockConversationStoreTests {
                 let attributes = try #require(participant["attributes"] as? [String: String])
                 #expect(["true", "false"].contains(attributes["legal_hold"] ?? ""))
                 if isVoice { #expect((participant["ani"] as? String)?.hasPrefix("tel:+1") == true) }
+                #expect(participant["connectedTime"] as? String == participant["startTime"] as? String)
+                if participant["queueId"] != nil { #expect(participant["queueName"] is String) }
+                let type = participant["participantType"] as? String
+                switch participant["purpose"] as? String {
+                case "customer": #expect(type == "External")
+                case "agent": #expect(type == "Internal")
+                default: #expect(type == nil)
+                }
+                for call in participant["calls"] as? [[String: Any]] ?? [] {
+                    let recording = try #require(call["recording"] as? Bool)
+                    #expect(call["recordingState"] as? String == (recording ? "active" : "none"))
+                    #expect(call["securePause"] as? Bool == false)
+                    let segments = try #require(call["segments"] as? [[String: Any]])
+                    #expect(segments.count == 1 && segments[0]["type"] as? String == "Interact")
+                    #expect(segments[0]["startTime"] as? String == call["connectedTime"] as? String)
+                    #expect(segments[0]["endTime"] as? String == call["disconnectedTime"] as? String)
+                    #expect(segments[0]["disconnectType"] as? String == call["disconnectType"] as? String)
+                    let reasons = try #require(call["disconnectReasons"] as? [[String: Any]])
+                    #expect(
+                        reasons.count == 1 && reasons[0]["type"] as? String == "q850"
+                            && reasons[0]["code"] as? Int == 16)
+                    if let wrapup = participant["wrapup"] as? [String: Any] {
+                        #expect((call["wrapup"] as? [String: Any])?["code"] as? String == wrapup["code"] as? String)
+                    } else {
+                        #expect(call["wrapup"] == nil)
+                    }
+                }
+                for media in participant["messages"] as? [[String: Any]] ?? [] {
+                    let statuses = (media["messages"] as? [[String: Any]] ?? []).map { $0["messageStatus"] as? String }
+                    let allowed =
+                        participant["purpose"] as? String == "customer" ? ["received"] : ["delivery-success", "read"]
+                    #expect(statuses.allSatisfy { allowed.contains($0 ?? "") }, "\(statuses)")
+                }
             }
             if isMessaging {
                 let media = try #require(participants[0]["messages"] as? [[String: Any]])

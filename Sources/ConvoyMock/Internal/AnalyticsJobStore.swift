@@ -117,6 +117,11 @@ struct AnalyticsJobStore {
         return (job.conversationIDs[offset..<end], next)
     }
 
+    /// The wall-clock submission date of job `id` in milliseconds; `nil` for an unknown job.
+    func submissionDate(of id: String) -> Int64? {
+        jobs[id]?.submissionDate
+    }
+
     private func isDone(_ job: Job, now: UInt64) -> Bool {
         now &- job.submitted >= delayNanoseconds
     }

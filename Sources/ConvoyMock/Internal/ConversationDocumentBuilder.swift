@@ -150,7 +150,7 @@ struct ConversationDocumentBuilder {
         var transfers: [JSONValue] = []
         if !hasIVR, random.chance(0.25) {
             // An attended transfer to a second agent halfway through the talk time (only on calls that skipped
-            // the IVR, which keeps documents under 4 KB).
+            // the IVR, which keeps documents under 6 KB).
             let second = Pools.users[random.nextInt(Pools.users.count)]
             let handover = queueEnd + (talkEnd - queueEnd) / 2
             transfers.append(

@@ -98,7 +98,8 @@ extension MockResponder {
     /// `GET /api/v2/analytics/conversations/details/jobs/{jobId}/results[?cursor=C][&pageSize=N]` →
     /// `{"conversations":[…],"cursor":"…","dataAvailabilityDate":"…"}` (Genesys's
     /// `AnalyticsConversationAsyncQueryResponse`, each entry a ``AnalyticsDocumentBuilder/jobEntry(_:)``), without
-    /// `cursor` on the last page; `dataAvailabilityDate` as the availability endpoint answers it. `N` defaults to
+    /// `cursor` on the last page. `dataAvailabilityDate` is the cut-off the job ran against: the configured one, or
+    /// (with none) the job's submission, so every page of a job answers the same bytes for the same cursor. `N` defaults to
     /// ``defaultJobPageSize`` and must be in `1...maximumJobPageSize`. `404` for an unknown job; `400` before the job
     /// is fulfilled, for a failed job (whose results never come), for a bad page size or for a cursor this job did
     /// not hand out.
@@ -132,7 +133,8 @@ extension MockResponder {
             ("conversations", .array(page.ids.map { AnalyticsDocumentBuilder.jobEntry(ConversationFacts(id: $0)) }))
         ]
         if let next = page.next { members.append(("cursor", .string(next))) }
-        members.append(("dataAvailabilityDate", .string(ConversationDocumentBuilder.timestamp(availabilityDate))))
+        let availability = availabilityCutOff ?? jobs.submissionDate(of: jobID) ?? availabilityDate
+        members.append(("dataAvailabilityDate", .string(ConversationDocumentBuilder.timestamp(availability))))
         return Reply(status: 200, body: JSONValue.object(members).compactBytes())
     }
 }
