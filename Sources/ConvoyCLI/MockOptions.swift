@@ -38,6 +38,8 @@ struct MockOptions {
                                 which the jobs availability endpoint answers (default: no cut-off, and
                                 the endpoint answers the current time); the details query ignores it
           --failing-jobs N      the first N analytics jobs submitted end FAILED (default 0)
+          --job-lifetime S      seconds a fulfilled job's results are kept, then it is EXPIRED
+                                (default 86400)
           --query-cap N         results the details query may page through (default 100000)
           --forbid ROUTE[,…]    answer 403 on these routes (repeatable): conversation, analytics,
                                 analyticsBatch, analyticsQuery, recordingmetadata, messages,
@@ -137,6 +139,9 @@ struct MockOptions {
         }
         configuration.failingJobs =
             try arguments.integer("failing-jobs", in: 0...1_000_000) ?? configuration.failingJobs
+        if let lifetime = try arguments.number("job-lifetime", in: 0...31_536_000) {
+            configuration.jobResultLifetime = .seconds(lifetime)
+        }
         configuration.queryResultCap =
             try arguments.integer("query-cap", in: 1...1_000_000_000) ?? configuration.queryResultCap
         for list in try arguments.values("forbid") {

@@ -67,6 +67,10 @@ public struct MockServerConfiguration: Sendable {
     /// bucket admits a request again) and `too.many.requests.retry.after`. The queueing leaky bucket
     /// (``MockRateLimit/leakyQueue(ratePerSecond:burst:)``) always answers the gateway form.
     public var bareBucket429s = false
+    /// How long a fulfilled analytics job's results are kept (its status's `expirationDate` is this long after its
+    /// `completionDate`): from then on the status answers `EXPIRED` and the results `404`, so a client must submit
+    /// the job again. One day by default.
+    public var jobResultLifetime: Duration = .seconds(86_400)
 
     /// Creates a configuration; every parameter has the default documented on its property.
     public init(

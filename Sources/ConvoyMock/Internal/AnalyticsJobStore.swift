@@ -7,9 +7,10 @@
 /// the job id and an offset into the result list, so the same cursor always yields the same page (for the same page
 /// size), and a client may resume from any cursor it saved.
 ///
-/// Status dates are wall-clock milliseconds: a job completes `delay` after its submission (the date a `FULFILLED` or
-/// `FAILED` status reports as `completionDate`), and a fulfilled job's results expire ``resultLifetime`` after that
-/// (its `expirationDate`).
+/// Status dates are wall-clock milliseconds: a job completes `delay` after its submission (the date a `FULFILLED`,
+/// `FAILED` or `EXPIRED` status reports as `completionDate`), and a fulfilled job's results expire `lifetime` after
+/// that (its `expirationDate`). From then on its status answers `EXPIRED` (after the first poll's `QUEUED`, as always)
+/// and its results are gone.
 struct AnalyticsJobStore {
     /// Job states reported by the status endpoint.
     enum State: String {
@@ -17,6 +18,7 @@ struct AnalyticsJobStore {
         case pending = "PENDING"
         case fulfilled = "FULFILLED"
         case failed = "FAILED"
+        case expired = "EXPIRED"
     }
 
     /// Why a results request was refused.
@@ -24,19 +26,18 @@ struct AnalyticsJobStore {
         case unknownJob
         case notFulfilled(State)
         case invalidCursor
+        /// The job was fulfilled, and its results have expired since.
+        case expired
     }
 
     /// The status dates of a job, in wall-clock milliseconds since the Unix epoch.
     struct Dates {
         var submission: Int64
-        /// Set once the job is `FULFILLED` or `FAILED`.
+        /// Set once the job is `FULFILLED`, `FAILED` or `EXPIRED`.
         var completion: Int64?
-        /// Set once the job is `FULFILLED`.
+        /// Set once the job is `FULFILLED` or `EXPIRED`.
         var expiration: Int64?
     }
-
-    /// How long a fulfilled job's results are kept, as its `expirationDate` reports.
-    static let resultLifetimeMilliseconds: Int64 = 86_400_000
 
     private struct Job {
         /// Monotonic nanoseconds at submission.
@@ -52,12 +53,15 @@ struct AnalyticsJobStore {
     private var jobs: [String: Job] = [:]
     private var identifiers: SplitMix64
     private let delayNanoseconds: UInt64
+    /// How long a fulfilled job's results are kept.
+    private let lifetimeNanoseconds: UInt64
     /// How many of the jobs still to be submitted fail.
     private var failuresLeft: Int
 
-    init(seed: UInt64, delay: Duration, failing: Int = 0) {
+    init(seed: UInt64, delay: Duration, failing: Int = 0, lifetime: Duration = .seconds(86_400)) {
         identifiers = SplitMix64(seed: seed ^ 0x9B05_688C_2B3E_6C1F)
         delayNanoseconds = UInt64(delay.clampedNanoseconds)
+        lifetimeNanoseconds = UInt64(max(0, lifetime.clampedNanoseconds))
         failuresLeft = max(0, failing)
     }
 
@@ -84,13 +88,13 @@ struct AnalyticsJobStore {
         } else if job.fails {
             state = .failed
         } else {
-            state = isDone(job, now: now) ? .fulfilled : .pending
+            state = isExpired(job, now: now) ? .expired : isDone(job, now: now) ? .fulfilled : .pending
         }
         var dates = Dates(submission: job.submissionDate)
-        if state == .fulfilled || state == .failed {
+        if state != .queued && state != .pending {
             let completion = job.submissionDate + Int64(delayNanoseconds / 1_000_000)
             dates.completion = completion
-            if state == .fulfilled { dates.expiration = completion + Self.resultLifetimeMilliseconds }
+            if state != .failed { dates.expiration = completion + Int64(lifetimeNanoseconds / 1_000_000) }
         }
         return (state, dates)
     }
@@ -105,6 +109,7 @@ struct AnalyticsJobStore {
         guard let job = jobs[id] else { throw .unknownJob }
         guard !job.fails else { throw .notFulfilled(job.polls == 0 ? .queued : .failed) }
         guard isDone(job, now: now) else { throw .notFulfilled(job.polls == 0 ? .queued : .pending) }
+        guard !isExpired(job, now: now) else { throw .expired }
         var offset = 0
         if let cursor {
             guard let decoded = Self.offset(of: cursor, job: id), decoded <= job.conversationIDs.count else {
@@ -124,6 +129,10 @@ struct AnalyticsJobStore {
 
     private func isDone(_ job: Job, now: UInt64) -> Bool {
         now &- job.submitted >= delayNanoseconds
+    }
+
+    private func isExpired(_ job: Job, now: UInt64) -> Bool {
+        now &- job.submitted >= delayNanoseconds &+ lifetimeNanoseconds
     }
 
     // MARK: Cursors

@@ -75,8 +75,9 @@ extension MockResponder {
     }
 
     /// `GET /api/v2/analytics/conversations/details/jobs/{jobId}` → Genesys's `AsyncQueryStatus`:
-    /// `{"state":…,"submissionDate":…}`, with `completionDate` once the job is `FULFILLED` or `FAILED`, an
-    /// `errorMessage` when it failed and an `expirationDate` when it was fulfilled; `404` for an unknown job.
+    /// `{"state":…,"submissionDate":…}`, with `completionDate` once the job is `FULFILLED`, `FAILED` or `EXPIRED`, an
+    /// `errorMessage` when it failed and an `expirationDate` when it was fulfilled
+    /// (``MockServerConfiguration/jobResultLifetime`` after completion); `404` for an unknown job.
     mutating func jobStatus(_ segment: Substring, now: UInt64) throws(EndpointError) -> Reply {
         guard let polled = jobs.poll(segment.lowercased(), now: now) else {
             throw .notFound("Unable to find an analytics job with ID '\(segment)'")
@@ -100,7 +101,7 @@ extension MockResponder {
     /// `AnalyticsConversationAsyncQueryResponse`, each entry a ``AnalyticsDocumentBuilder/jobEntry(_:)``), without
     /// `cursor` on the last page. `dataAvailabilityDate` is the cut-off the job ran against: the configured one, or
     /// (with none) the job's submission, so every page of a job answers the same bytes for the same cursor. `N` defaults to
-    /// ``defaultJobPageSize`` and must be in `1...maximumJobPageSize`. `404` for an unknown job; `400` before the job
+    /// ``defaultJobPageSize`` and must be in `1...maximumJobPageSize`. `404` for an unknown job and once its results have expired; `400` before the job
     /// is fulfilled, for a failed job (whose results never come), for a bad page size or for a cursor this job did
     /// not hand out.
     func jobResults(_ segment: Substring, target: String, now: UInt64) throws(EndpointError) -> Reply {
@@ -127,6 +128,8 @@ extension MockResponder {
                 throw .badRequest("The results of job '\(jobID)' are not available yet (state \(state.rawValue))")
             case .invalidCursor:
                 throw .badRequest("The cursor '\(cursor ?? "")' is not valid for job '\(jobID)'")
+            case .expired:
+                throw .notFound("The results of analytics job '\(jobID)' have expired")
             }
         }
         var members: [(key: String, value: JSONValue)] = [

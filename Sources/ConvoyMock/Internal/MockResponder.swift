@@ -74,7 +74,8 @@ struct MockResponder {
         var system = SystemRandomNumberGenerator()
         correlationSalt = (system.next(), system.next())
         jobs = AnalyticsJobStore(
-            seed: configuration.seed, delay: configuration.jobDelay, failing: configuration.failingJobs)
+            seed: configuration.seed, delay: configuration.jobDelay, failing: configuration.failingJobs,
+            lifetime: configuration.jobResultLifetime)
     }
 
     /// Decides the response to `request`, which arrived at monotonic instant `now`.
