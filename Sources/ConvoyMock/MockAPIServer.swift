@@ -46,8 +46,9 @@ import Synchronization
 ///      with ``MockServerConfiguration/analyticsAvailability`` as `availableBefore`.
 ///
 /// Every response carries `Content-Type: application/json`, `Content-Length`, `Connection` (`keep-alive`, or
-/// `close` when the client asked for it), `ININ-Correlation-Id` and, for `/api/v2/` paths under a rate limit, the
-/// configured budget headers. The server ignores `SIGPIPE` process-wide and writes with `MSG_NOSIGNAL`.
+/// `close` when the client asked for it), `Date`, `ININ-Correlation-Id` (unique, from run to run too) and, for
+/// `/api/v2/` paths under a rate limit, the configured budget headers. The server ignores `SIGPIPE` process-wide and
+/// writes with `MSG_NOSIGNAL`.
 public final class MockAPIServer: Sendable {
     /// The bound TCP port (the kernel's choice when the configuration asked for port 0).
     public let port: UInt16

@@ -149,4 +149,13 @@ struct MockConversationStoreTests {
         #expect(ConversationDocumentBuilder.timestamp(1_772_323_199_999) == "2026-02-28T23:59:59.999Z")
         #expect(ConversationDocumentBuilder.timestamp(1_798_761_599_123) == "2026-12-31T23:59:59.123Z")
     }
+
+    @Test("Date headers are IMF-fixdates: weekday, day, month, year, time in whole seconds, GMT")
+    func httpDates() {
+        #expect(HTTPDate.string(milliseconds: 0) == "Thu, 01 Jan 1970 00:00:00 GMT")
+        #expect(HTTPDate.string(milliseconds: 1_767_225_600_000) == "Thu, 01 Jan 2026 00:00:00 GMT")
+        #expect(HTTPDate.string(milliseconds: 1_772_323_199_999) == "Sat, 28 Feb 2026 23:59:59 GMT")
+        #expect(HTTPDate.string(milliseconds: 1_772_323_200_000) == "Sun, 01 Mar 2026 00:00:00 GMT")
+        #expect(HTTPDate.string(milliseconds: 1_798_761_599_123) == "Thu, 31 Dec 2026 23:59:59 GMT")
+    }
 }

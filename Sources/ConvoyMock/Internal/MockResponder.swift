@@ -101,7 +101,9 @@ struct MockResponder {
 
         let correlationID = nextCorrelationID()
         if let conversationID { state.noteCorrelation(correlationID, conversationID: conversationID) }
-        var headers: [(name: String, value: String)] = [("ININ-Correlation-Id", correlationID)]
+        var headers: [(name: String, value: String)] = [
+            ("Date", HTTPDate.now()), ("ININ-Correlation-Id", correlationID),
+        ]
         if let decision, limiter == .api {
             var told = decision.snapshot
             told.remaining = max(0, told.remaining + configuration.lies.remainingOffset)
@@ -258,7 +260,8 @@ struct MockResponder {
         return PlannedResponse(
             status: status,
             bytes: Self.serialize(
-                status: status, headers: [("ININ-Correlation-Id", correlationID)], body: body, keepAlive: false),
+                status: status, headers: [("Date", HTTPDate.now()), ("ININ-Correlation-Id", correlationID)], body: body,
+                keepAlive: false),
             disposition: .send(keepAlive: false), delayNanoseconds: 0)
     }
 
