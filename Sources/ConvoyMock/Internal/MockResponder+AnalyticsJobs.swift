@@ -100,10 +100,10 @@ extension MockResponder {
     /// `{"conversations":[…],"cursor":"…","dataAvailabilityDate":"…"}` (Genesys's
     /// `AnalyticsConversationAsyncQueryResponse`, each entry a ``AnalyticsDocumentBuilder/jobEntry(_:)``), without
     /// `cursor` on the last page. `dataAvailabilityDate` is the cut-off the job ran against: the configured one, or
-    /// (with none) the job's submission, so every page of a job answers the same bytes for the same cursor. `N` defaults to
-    /// ``defaultJobPageSize`` and must be in `1...maximumJobPageSize`. `404` for an unknown job and once its results have expired; `400` before the job
-    /// is fulfilled, for a failed job (whose results never come), for a bad page size or for a cursor this job did
-    /// not hand out.
+    /// (with none) the job's submission, so every page of a job answers the same bytes for the same cursor. `N`
+    /// defaults to ``defaultJobPageSize`` and must be in `1...maximumJobPageSize`. `404` for an unknown job and once
+    /// its results have expired; `400` before the job is fulfilled, for a failed job (whose results never come), for a
+    /// bad page size or for a cursor this job did not hand out.
     func jobResults(_ segment: Substring, target: String, now: UInt64) throws(EndpointError) -> Reply {
         let parameters = QueryString.parameters(ofTarget: target)
         var pageSize = Self.defaultJobPageSize
