@@ -45,7 +45,8 @@ import Synchronization
 ///      ``MockConversationStore/conversations(inInterval:universeSize:missingPerMille:mediaType:divisionID:availableBefore:)``
 ///      with ``MockServerConfiguration/analyticsAvailability`` as `availableBefore`.
 ///
-/// Every response carries `Content-Type: application/json`, `Content-Length`, `Connection` (`keep-alive`, or
+/// Every response carries `Content-Type: application/json`, `Content-Length` (every second `200`:
+/// `Transfer-Encoding: chunked`, see ``MockServerConfiguration/chunked200s``), `Connection` (`keep-alive`, or
 /// `close` when the client asked for it), `Date`, `ININ-Correlation-Id` (unique, from run to run too) and, for
 /// `/api/v2/` paths under a rate limit, the configured budget headers. The server ignores `SIGPIPE` process-wide and
 /// writes with `MSG_NOSIGNAL`.

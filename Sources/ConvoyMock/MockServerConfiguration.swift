@@ -71,6 +71,10 @@ public struct MockServerConfiguration: Sendable {
     /// `completionDate`): from then on the status answers `EXPIRED` and the results `404`, so a client must submit
     /// the job again. One day by default.
     public var jobResultLifetime: Duration = .seconds(86_400)
+    /// Whether `200` answers are a mix of framings, as Genesys's are: every second `200` the server plans (the 2nd,
+    /// 4th, …) goes `Transfer-Encoding: chunked`, in chunks of 2,048 bytes, the others with `Content-Length` (so
+    /// does a body the truncate fault cuts). `false`: every answer has a `Content-Length`.
+    public var chunked200s = true
 
     /// Creates a configuration; every parameter has the default documented on its property.
     public init(

@@ -25,6 +25,8 @@ struct MockAPIServerTests {
             #expect(Data(first.body) == MockConversationStore.conversationDocument(id: id))
             #expect(first[header: "Content-Type"] == "application/json")
             #expect(first[header: "Content-Length"] == String(first.body.count))
+            // 200s are a mix of framings: the second goes chunked, in chunks of 2 KiB, with the same bytes.
+            #expect(second.isChunked && second[header: "Content-Length"] == nil && second.isComplete)
             // An IMF-fixdate, as every HTTP server's answer carries.
             let date = try #require(first[header: "Date"])
             #expect(

@@ -150,6 +150,23 @@ struct MockConversationStoreTests {
         #expect(ConversationDocumentBuilder.timestamp(1_798_761_599_123) == "2026-12-31T23:59:59.123Z")
     }
 
+    @Test("chunked framing: 2,048-byte chunks in hex sizes, a shorter last one, then the empty chunk")
+    func chunkedFraming() throws {
+        let body = (0..<5_000).map { UInt8(ascii: "a") + UInt8($0 % 26) }
+        let bytes = MockResponder.serialize(status: 200, headers: [], body: body, keepAlive: true, chunked: true)
+        let head =
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+            + "Connection: keep-alive\r\n\r\n"
+        var expected = Array(head.utf8)
+        expected += Array("800\r\n".utf8) + body[0..<2_048] + [13, 10]
+        expected += Array("800\r\n".utf8) + body[2_048..<4_096] + [13, 10]
+        expected += Array("388\r\n".utf8) + body[4_096...] + [13, 10]
+        expected += Array("0\r\n\r\n".utf8)
+        #expect(bytes == expected)
+        let empty = MockResponder.serialize(status: 200, headers: [], body: [], keepAlive: false, chunked: true)
+        #expect(String(decoding: empty, as: UTF8.self).hasSuffix("Connection: close\r\n\r\n0\r\n\r\n"))
+    }
+
     @Test("Date headers are IMF-fixdates: weekday, day, month, year, time in whole seconds, GMT")
     func httpDates() {
         #expect(HTTPDate.string(milliseconds: 0) == "Thu, 01 Jan 1970 00:00:00 GMT")

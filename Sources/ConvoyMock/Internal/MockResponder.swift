@@ -66,6 +66,10 @@ struct MockResponder {
     var jobs: AnalyticsJobStore
     /// Built on the first job submission or query.
     var universe: ConversationUniverse?
+    /// `200` answers planned so far, which alternate between `Content-Length` and chunked framing.
+    private var answered200s = 0
+    /// The size of the chunks of a chunked body (the last one may be shorter).
+    static let chunkSize = 2048
 
     init(configuration: MockServerConfiguration, state: MockServerState) {
         self.configuration = configuration
@@ -117,11 +121,12 @@ struct MockResponder {
             held
             ? Self.heldNanoseconds
             : configuration.latency.sampleNanoseconds(using: &random) + (decision?.queueNanoseconds ?? 0)
-        func planned(_ reply: Reply) -> PlannedResponse {
+        func planned(_ reply: Reply, chunked: Bool = false) -> PlannedResponse {
             PlannedResponse(
                 status: reply.status,
                 bytes: Self.serialize(
-                    status: reply.status, headers: headers, body: reply.body, keepAlive: request.keepAlive),
+                    status: reply.status, headers: headers, body: reply.body, keepAlive: request.keepAlive,
+                    chunked: chunked),
                 disposition: .send(keepAlive: request.keepAlive), delayNanoseconds: delay)
         }
 
@@ -185,8 +190,15 @@ struct MockResponder {
         }
 
         if reply.status == 200, !held, let page = Self.pageKey(route, request: request) { state.notePage(page) }
-        let response = planned(reply)
-        if random.chance(faults.truncateRate) {
+        // Every second 200 goes chunked, as real 200s are a mix; a body the truncate fault cuts keeps its length.
+        let truncated = random.chance(faults.truncateRate)
+        var chunked = false
+        if reply.status == 200, configuration.chunked200s, !truncated {
+            answered200s += 1
+            chunked = answered200s % 2 == 0
+        }
+        let response = planned(reply, chunked: chunked)
+        if truncated {
             let headLength = response.bytes.count - reply.body.count
             return PlannedResponse(
                 status: reply.status, bytes: response.bytes,
@@ -283,21 +295,35 @@ struct MockResponder {
         ]).compactBytes()
     }
 
-    /// Status line, the fixed headers (`Content-Type`, `Content-Length`, `Connection`), `headers`, blank line, body.
+    /// Status line, the fixed headers (`Content-Type`, `Content-Length` or `Transfer-Encoding: chunked`,
+    /// `Connection`), `headers`, blank line, body: as it is, or `chunked` in chunks of ``chunkSize`` bytes and a last
+    /// empty one.
     static func serialize(
-        status: Int, headers: [(name: String, value: String)], body: [UInt8], keepAlive: Bool
+        status: Int, headers: [(name: String, value: String)], body: [UInt8], keepAlive: Bool, chunked: Bool = false
     )
         -> [UInt8]
     {
         var head = "HTTP/1.1 \(status) \(reasonPhrase(status))\r\n"
-        head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n"
+        head += "Content-Type: application/json\r\n"
+        head += chunked ? "Transfer-Encoding: chunked\r\n" : "Content-Length: \(body.count)\r\n"
         head += keepAlive ? "Connection: keep-alive\r\n" : "Connection: close\r\n"
         for header in headers { head += "\(header.name): \(header.value)\r\n" }
         head += "\r\n"
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(head.utf8.count + body.count)
+        bytes.reserveCapacity(head.utf8.count + body.count + (chunked ? 16 + body.count / chunkSize * 8 : 0))
         bytes.append(contentsOf: head.utf8)
-        bytes.append(contentsOf: body)
+        guard chunked else {
+            bytes.append(contentsOf: body)
+            return bytes
+        }
+        for start in stride(from: 0, to: body.count, by: chunkSize) {
+            let end = min(body.count, start + chunkSize)
+            bytes.append(contentsOf: String(end - start, radix: 16).utf8)
+            bytes.append(contentsOf: [13, 10])
+            bytes.append(contentsOf: body[start..<end])
+            bytes.append(contentsOf: [13, 10])
+        }
+        bytes.append(contentsOf: Array("0\r\n\r\n".utf8))
         return bytes
     }
 
