@@ -335,16 +335,25 @@ def run_sdk(schema, report, base, raw, sample_size):
         call("analytics", "AnalyticsConversationWithoutAttributes", analytics.get_analytics_conversation_details,
              conversation_id)
     for start in range(0, len(ids), 10):
-        call("analyticsBatch", "AnalyticsConversationWithoutAttributesMultiGetResponse",
-             analytics.get_analytics_conversations_details, id=ids[start:start + 10])
+        asked = ids[start:start + 10]
+        batch = call("analyticsBatch", "AnalyticsConversationWithoutAttributesMultiGetResponse",
+                     analytics.get_analytics_conversations_details, id=asked)
+        answered = [row.get("conversationId") for row in (batch or {}).get("conversations", [])]
+        if answered != asked:
+            report.issue("analyticsBatch", "protocol", "$.conversations", "not the conversations asked, in order")
 
     for conversation_id in messaging:
         document = call("messagingConversation", "MessageConversation", conversations.get_conversations_message,
                         conversation_id)
         message_ids = sorted(set(find_message_ids(document)))
-        if message_ids:
-            call("bulkMessages", "TextMessageListing", conversations.post_conversations_message_messages_bulk,
-                 conversation_id, body=message_ids)
+        if not message_ids:
+            report.issue("messagingConversation", "protocol", "$.participants[].messages[].messageId",
+                         "a messaging conversation lists no message id")
+            continue
+        bulk = call("bulkMessages", "TextMessageListing", conversations.post_conversations_message_messages_bulk,
+                    conversation_id, body=message_ids)
+        if sorted(entity.get("id") for entity in (bulk or {}).get("entities", [])) != message_ids:
+            report.issue("bulkMessages", "protocol", "$.entities", "not one entity per message id asked")
 
     submitted = call("jobSubmit", "AsyncQueryResponse", analytics.post_analytics_conversations_details_jobs,
                      {"interval": "2026-01-01T00:00:00.000Z/2026-03-01T00:00:00.000Z"})
@@ -373,17 +382,12 @@ def run_sdk(schema, report, base, raw, sample_size):
          analytics.get_analytics_conversations_details_jobs_availability)
 
 
-def find_message_ids(value):
-    """Every `messageId` in a messaging conversation document, wherever the mock put it."""
-    if isinstance(value, dict):
-        for key, element in value.items():
-            if key == "messageId" and isinstance(element, str):
-                yield element
-            else:
-                yield from find_message_ids(element)
-    elif isinstance(value, list):
-        for element in value:
-            yield from find_message_ids(element)
+def find_message_ids(document):
+    """The message ids of a messaging conversation where the model has them: participants[].messages[].messageId."""
+    for participant in (document or {}).get("participants", []):
+        for message in participant.get("messages") or []:
+            if isinstance(message, dict) and isinstance(message.get("messageId"), str):
+                yield message["messageId"]
 
 
 def main():
