@@ -71,8 +71,12 @@ struct Scenario: Sendable {
             Scenario(
                 name: "leaky",
                 summary: "leaky bucket \(rate)/s, burst \(max(1, limit / 30)), 429 only: no headers, no Retry-After",
-                server: server(.leakyBucket(ratePerSecond: rate, burst: max(1, limit / 30)), .none), allowedRate: rate,
-                ids: ids, strategies: limited),
+                server: {
+                    // The gateway form of the bucket's 429s: no Retry-After is what this scenario measures.
+                    var bare = server(.leakyBucket(ratePerSecond: rate, burst: max(1, limit / 30)), .none)
+                    bare.bareBucket429s = true
+                    return bare
+                }(), allowedRate: rate, ids: ids, strategies: limited),
             Scenario(
                 name: "429-only-long",
                 summary: "429-only for 55 windows (\(Int(55 * window)) s), where the steady state dominates",

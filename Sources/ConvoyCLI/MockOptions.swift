@@ -10,8 +10,10 @@ struct MockOptions {
           --limiter KIND        fixed-window (default), sliding-window (at most N in any span of the
                                 window), token-bucket (depth --burst, default N; refilled N per window),
                                 leaky-bucket (a queue, nginx limit_req without nodelay: N per window
-                                evenly, up to --burst waiting, the rest refused) or gcra (nginx limit_req
-                                nodelay: --burst at once, the rest refused without Retry-After)
+                                evenly, up to --burst waiting, the rest refused without Retry-After) or
+                                gcra (nginx limit_req nodelay: --burst at once, the rest refused with
+                                Genesys's normalized 429 and Retry-After)
+          --bare-429            gcra 429s as gateways send them: no Retry-After, code too.many.requests
           --burst B             the bucket's depth or the queue's length (default: N; 10 for the queue)
           --bucket              the same as --limiter token-bucket
           --leaky BURST         the same as --limiter gcra --burst BURST
@@ -36,6 +38,8 @@ struct MockOptions {
                                 which the jobs availability endpoint answers (default: no cut-off, and
                                 the endpoint answers the current time); the details query ignores it
           --failing-jobs N      the first N analytics jobs submitted end FAILED (default 0)
+          --job-lifetime S      seconds a fulfilled job's results are kept, then it is EXPIRED
+                                (default 86400)
           --query-cap N         results the details query may page through (default 100000)
           --forbid ROUTE[,…]    answer 403 on these routes (repeatable): conversation, analytics,
                                 analyticsBatch, analyticsQuery, recordingmetadata, messages,
@@ -135,6 +139,9 @@ struct MockOptions {
         }
         configuration.failingJobs =
             try arguments.integer("failing-jobs", in: 0...1_000_000) ?? configuration.failingJobs
+        if let lifetime = try arguments.number("job-lifetime", in: 0...31_536_000) {
+            configuration.jobResultLifetime = .seconds(lifetime)
+        }
         configuration.queryResultCap =
             try arguments.integer("query-cap", in: 1...1_000_000_000) ?? configuration.queryResultCap
         for list in try arguments.values("forbid") {
@@ -146,6 +153,7 @@ struct MockOptions {
                 configuration.forbiddenRoutes.insert(name)
             }
         }
+        configuration.bareBucket429s = try arguments.flag("bare-429")
         configuration.lies.remainingOffset = try arguments.integer("lie-remaining", in: 0...1_000_000) ?? 0
         configuration.lies.retryAfterFactor = try arguments.number("lie-retry-after", in: 0...100) ?? 1
     }

@@ -25,8 +25,9 @@ import Synchronization
 ///      ``MockConversationStore/recordingMetadataDocument(id:)``;
 ///    - `GET /api/v2/conversations/messages/{id}` → ``MockConversationStore/messagingDocument(id:messageCount:)``
 ///      (`404` for voice conversations);
-///    - `POST /api/v2/conversations/messages/{id}/messages/bulk[?useNormalizedMessage=true]` with a JSON array of
-///      at most 1,000 message ids (else `400`) → `{"entities":[…]}` for those of the conversation, in the order asked;
+///    - `POST /api/v2/conversations/messages/{id}/messages/bulk` with a JSON array of at most 1,000 message ids
+///      (else `400`) → `{"entities":[…]}` for those of the conversation, in the order asked, each with its
+///      `normalizedMessage` (`?useNormalizedMessage=true` changes nothing);
 ///    - `POST /api/v2/analytics/conversations/details/query` with `{"interval","paging":{"pageSize","pageNumber"},…}`
 ///      → `{"conversations":[…],"totalHits"}` (no `conversations` on an empty page; page size `1...100`, default
 ///      25; `400` past ``MockServerConfiguration/queryResultCap``), over every conversation of the interval,
@@ -34,17 +35,21 @@ import Synchronization
 ///    - `GET /api/v2/analytics/conversations/details/jobs/availability` → `{"dataAvailabilityDate"}`
 ///      (``MockServerConfiguration/analyticsAvailability``, or the current time when it is `nil`);
 ///    - `POST /api/v2/analytics/conversations/details/jobs` → `202 {"jobId"}`;
-///      `GET …/jobs/{jobId}` → `{"state","submissionDate"}` (`QUEUED`, then `PENDING` until
+///      `GET …/jobs/{jobId}` → `{"state","submissionDate"}`, with `completionDate` once done and `expirationDate`
+///      once fulfilled (`QUEUED`, then `PENDING` until
 ///      ``MockServerConfiguration/jobDelay`` has passed, then `FULFILLED`; for the first
 ///      ``MockServerConfiguration/failingJobs`` jobs `QUEUED`, then `FAILED` with an `errorMessage`);
-///      `GET …/jobs/{jobId}/results?cursor=&pageSize=` → `{"conversations":[…],"cursor"}` (no `cursor` on the last
+///      `GET …/jobs/{jobId}/results?cursor=&pageSize=` → `{"conversations":[…],"cursor","dataAvailabilityDate"}`
+///      (each entry the details document with participant attributes; no `cursor` on the last
 ///      page; `400` before the job is fulfilled, and for a failed job). The job finds
 ///      ``MockConversationStore/conversations(inInterval:universeSize:missingPerMille:mediaType:divisionID:availableBefore:)``
 ///      with ``MockServerConfiguration/analyticsAvailability`` as `availableBefore`.
 ///
-/// Every response carries `Content-Type: application/json`, `Content-Length`, `Connection` (`keep-alive`, or
-/// `close` when the client asked for it), `ININ-Correlation-Id` and, for `/api/v2/` paths under a rate limit, the
-/// configured budget headers. The server ignores `SIGPIPE` process-wide and writes with `MSG_NOSIGNAL`.
+/// Every response carries `Content-Type: application/json`, `Content-Length` (every second `200`:
+/// `Transfer-Encoding: chunked`, see ``MockServerConfiguration/chunked200s``), `Connection` (`keep-alive`, or
+/// `close` when the client asked for it), `Date`, `ININ-Correlation-Id` (unique, from run to run too) and, for
+/// `/api/v2/` paths under a rate limit, the configured budget headers. The server ignores `SIGPIPE` process-wide and
+/// writes with `MSG_NOSIGNAL`.
 public final class MockAPIServer: Sendable {
     /// The bound TCP port (the kernel's choice when the configuration asked for port 0).
     public let port: UInt16

@@ -2,9 +2,10 @@ import Foundation
 
 /// Deterministic conversation ids and documents: the same id always yields the same bytes, in every process.
 ///
-/// Documents follow the shape of Genesys Cloud's `GET /api/v2/conversations/{id}`: about 60 % voice conversations
+/// Documents follow Genesys Cloud's `Conversation` model (the official SDK's, as `contract/genesys-models.json` holds
+/// it) for `GET /api/v2/conversations/{id}`: about 60 % voice conversations
 /// (participants with `calls`, `tel:+1…` ani/dnis) and 40 % messaging (participants with `messages` of type
-/// `webmessaging`, `sms` or `whatsapp`), timestamps in 2026 with millisecond precision, 1.5–4 KB of compact JSON, and
+/// `webmessaging`, `sms` or `whatsapp`), timestamps in 2026 with millisecond precision, 1.5–6 KB of compact JSON, and
 /// always at least one string that needs JSON escaping (a quoted survey comment; some names carry quotes too).
 ///
 /// The other endpoints' documents (analytics details, recording metadata, messaging) are derived from the

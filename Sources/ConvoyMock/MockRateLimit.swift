@@ -19,8 +19,10 @@ public enum MockRateLimit: Sendable, Equatable {
     /// rate algorithm with emission interval `T = 1 / ratePerSecond` and tolerance `burst · T`. A request arriving
     /// at `t` is admitted when `TAT − t ≤ burst · T`, and then `TAT = max(TAT, t) + T` (TAT, the theoretical arrival
     /// time, starts at the server's start). So `burst + 1` requests may arrive at once, and after that one per `T`.
-    /// Its 429s carry **no** `Retry-After`, as such gateways' often do not; budget headers, when a family is chosen,
-    /// report `limit = burst + 1` and the whole requests the bucket would admit now.
+    /// Its 429s take Genesys's normalized form, `Retry-After` (until the bucket admits a request again) and
+    /// `too.many.requests.retry.after`, unless ``MockServerConfiguration/bareBucket429s`` asks for the gateway form:
+    /// **no** `Retry-After`, as such gateways' often do not. Budget headers, when a family is chosen, report
+    /// `limit = burst + 1` and the whole requests the bucket would admit now.
     case leakyBucket(ratePerSecond: Double, burst: Int)
 
     /// A sliding log: a request is admitted when fewer than `limit` requests were admitted in the

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Everything that shapes a ``MockAPIServer``'s behaviour. All randomness derives from ``seed`` (except the opaque
-/// OAuth access tokens, which come from the system generator so they cannot be guessed).
+/// OAuth access tokens, which come from the system generator so they cannot be guessed, and the salt of correlation
+/// ids, which makes them differ from run to run as Genesys's do).
 public struct MockServerConfiguration: Sendable {
     /// IPv4 address to bind; keep the loopback default outside experiments.
     public var host: String = "127.0.0.1"
@@ -19,7 +20,8 @@ public struct MockServerConfiguration: Sendable {
     /// `MockConversationStore.exists(id, missingPerMille:) == false` (a stable hash of the id, not random).
     /// Applies to every per-conversation endpoint and to analytics job results alike.
     public var missingPerMille: Int = 0
-    /// Seeds the SplitMix64 generator used for latency, faults and correlation ids (and, separately, job ids).
+    /// Seeds the SplitMix64 generator used for latency, faults and correlation ids (salted per server, so those still
+    /// differ between runs) and, separately, job ids.
     public var seed: UInt64 = 1
     /// Share (`0...1`) of the budget silently eaten by "another client on the same token": a fixed window starts
     /// each window with `floor(x · limit)` already used; a token bucket loses `x · refillPerSecond` tokens per second.
@@ -59,6 +61,20 @@ public struct MockServerConfiguration: Sendable {
     public var forbiddenRoutes: Set<String> = []
     /// Lies the rate-limit headers tell (none by default). See ``MockLies``.
     public var lies = MockLies()
+    /// The gateway form of a ``MockRateLimit/leakyBucket(ratePerSecond:burst:)`` (gcra) 429: no `Retry-After` and the
+    /// code `too.many.requests`, as nginx-style gateways answer. `false` (the default): the gcra's 429s take
+    /// Genesys's normalized form like every other limiter's, `Retry-After` (the whole seconds, at least 1, until the
+    /// bucket admits a request again) and `too.many.requests.retry.after`. The queueing leaky bucket
+    /// (``MockRateLimit/leakyQueue(ratePerSecond:burst:)``) always answers the gateway form.
+    public var bareBucket429s = false
+    /// How long a fulfilled analytics job's results are kept (its status's `expirationDate` is this long after its
+    /// `completionDate`): from then on the status answers `EXPIRED` and the results `404`, so a client must submit
+    /// the job again. One day by default.
+    public var jobResultLifetime: Duration = .seconds(86_400)
+    /// Whether `200` answers are a mix of framings, as Genesys's are: every second `200` the server plans (the 2nd,
+    /// 4th, …) goes `Transfer-Encoding: chunked`, in chunks of 2,048 bytes, the others with `Content-Length` (so
+    /// does a body the truncate fault cuts). `false`: every answer has a `Content-Length`.
+    public var chunked200s = true
 
     /// Creates a configuration; every parameter has the default documented on its property.
     public init(

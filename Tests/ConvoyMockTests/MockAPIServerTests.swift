@@ -25,6 +25,13 @@ struct MockAPIServerTests {
             #expect(Data(first.body) == MockConversationStore.conversationDocument(id: id))
             #expect(first[header: "Content-Type"] == "application/json")
             #expect(first[header: "Content-Length"] == String(first.body.count))
+            // 200s are a mix of framings: the second goes chunked, in chunks of 2 KiB, with the same bytes.
+            #expect(second.isChunked && second[header: "Content-Length"] == nil && second.isComplete)
+            // An IMF-fixdate, as every HTTP server's answer carries.
+            let date = try #require(first[header: "Date"])
+            #expect(
+                date.wholeMatch(of: /(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT/)
+                    != nil)
             #expect(first[header: "Connection"] == "keep-alive")
             let correlation = try #require(first[header: "ININ-Correlation-Id"])
             #expect(UUID(uuidString: correlation) != nil)

@@ -1,6 +1,7 @@
-import ConvoyMock
 import Foundation
 import Testing
+
+@testable import ConvoyMock
 
 @Suite("MockAPIServer: analytics details jobs", .timeLimit(.minutes(1)))
 struct MockAnalyticsJobsTests {
@@ -51,6 +52,43 @@ struct MockAnalyticsJobsTests {
             }
         } while cursor != nil
         return (ids, cursors)
+    }
+
+    @Test("status dates: completionDate at submission + jobDelay, expirationDate jobResultLifetime later; then EXPIRED")
+    func expiry() throws {
+        var configuration = MockServerConfiguration(jobDelay: .milliseconds(600))
+        configuration.jobResultLifetime = .seconds(5)
+        var server = ResponderHarness(configuration)
+        let submitted = try server.post(Self.jobsPath, body: Self.body(Self.day(3, 1)..<Self.day(4, 1)), at: .zero)
+        let job = try #require(try submitted.response.jsonObject()["jobId"] as? String)
+        func status(at instant: Duration) throws -> [String: Any] {
+            try server.get("\(Self.jobsPath)/\(job)", at: instant).response.jsonObject()
+        }
+        let queued = try status(at: .zero)
+        #expect(queued["state"] as? String == "QUEUED")
+        #expect(queued["completionDate"] == nil && queued["expirationDate"] == nil)
+        #expect(try status(at: .milliseconds(599))["completionDate"] == nil)
+        let fulfilled = try status(at: .milliseconds(600))
+        #expect(fulfilled["state"] as? String == "FULFILLED")
+        let submissionDate = try #require(fulfilled["submissionDate"] as? String)
+        let submission = try #require(ISOTimestamp.milliseconds(submissionDate))
+        #expect(fulfilled["completionDate"] as? String == ConversationDocumentBuilder.timestamp(submission + 600))
+        #expect(fulfilled["expirationDate"] as? String == ConversationDocumentBuilder.timestamp(submission + 5_600))
+        let results = "\(Self.jobsPath)/\(job)/results"
+        let page = try server.get(results, at: .milliseconds(5_599))
+        #expect(page.status == 200)
+        // With no cut-off configured, the page names the job's submission as the data it ran against.
+        #expect(
+            try page.response.jsonObject()["dataAvailabilityDate"] as? String == fulfilled["submissionDate"] as? String)
+        let expired = try status(at: .milliseconds(5_600))
+        #expect(expired["state"] as? String == "EXPIRED")
+        #expect(expired["expirationDate"] as? String == fulfilled["expirationDate"] as? String)
+        #expect(expired["completionDate"] as? String == fulfilled["completionDate"] as? String)
+        let gone = try server.get(results, at: .milliseconds(5_600))
+        #expect(gone.status == 404)
+        #expect(
+            try gone.response.jsonObject()["message"] as? String == "The results of analytics job '\(job)' have expired"
+        )
     }
 
     @Test("lifecycle: 202 jobId, QUEUED on the first poll, PENDING until exactly jobDelay, then FULFILLED; 400/404")

@@ -33,8 +33,9 @@ struct MockMessagingTests {
                 try JSONSerialization.jsonObject(with: MockConversationStore.conversationDocument(id: id))
                     as? [String: Any])
             #expect(document["id"] as? String == id)
-            #expect(document["startTime"] as? String == conversation["startTime"] as? String)
-            #expect(document["endTime"] as? String == conversation["endTime"] as? String)
+            #expect(document["selfUri"] as? String == "/api/v2/conversations/messages/\(id)")
+            // MessageConversation has no start or end of its own: its participants carry the times.
+            #expect(document["startTime"] == nil && document["endTime"] == nil)
             let participants = try #require(document["participants"] as? [[String: Any]])
             let original = try #require(conversation["participants"] as? [[String: Any]])
             #expect(participants.map { $0["id"] as? String } == original.map { $0["id"] as? String })
@@ -43,9 +44,23 @@ struct MockMessagingTests {
                 let records = try #require(participant["messages"] as? [[String: Any]])
                 let originalMedia = try #require(originalParticipant["messages"] as? [[String: Any]])
                 #expect(participant["type"] as? String == originalMedia.first?["type"] as? String)
+                #expect(participant["startTime"] as? String == originalParticipant["startTime"] as? String)
+                #expect(participant["endTime"] as? String == originalParticipant["endTime"] as? String)
+                #expect(participant["state"] as? String == "disconnected")
+                // MessageMediaParticipant names its user and queue as entity references, not userId/queueId.
+                #expect(participant["userId"] == nil && participant["queueId"] == nil)
+                #expect(
+                    (participant["user"] as? [String: Any])?["id"] as? String == originalParticipant["userId"]
+                        as? String)
+                #expect(
+                    (participant["queue"] as? [String: Any])?["id"] as? String == originalParticipant["queueId"]
+                        as? String)
                 for record in records {
                     #expect(record["messageId"] is String && record["messageTime"] is String)
-                    #expect(record["messageStatus"] is String)
+                    let status = try #require(record["messageStatus"] as? String)
+                    let allowed =
+                        participant["purpose"] as? String == "customer" ? ["received"] : ["delivery-success", "read"]
+                    #expect(allowed.contains(status), "\(status) from the MessageDetails enum")
                     #expect(record["messageSegmentCount"] is Int && record["messageURI"] is String)
                 }
             }
@@ -89,7 +104,7 @@ struct MockMessagingTests {
         }
     }
 
-    @Test("bulk: bodies for this conversation's ids in the order asked; normalized on request; 1,000 at most")
+    @Test("bulk: MessageData for this conversation's ids in the order asked, text in normalizedMessage; 1,000 at most")
     func bulk() throws {
         let configuration = MockServerConfiguration(messagesPerConversation: 2_500)
         try withServer(configuration) { server in
@@ -119,32 +134,45 @@ struct MockMessagingTests {
 
             // Entity shape, and agreement with the messaging document's records.
             let records = try #require(try document.jsonObject()["participants"] as? [[String: Any]])
-                .flatMap {
-                    ($0["messages"] as? [[String: Any]] ?? []).flatMap { $0["messages"] as? [[String: Any]] ?? [] }
-                }
-            for record in records.prefix(50) {
+                .flatMap { $0["messages"] as? [[String: Any]] ?? [] }
+            #expect(records.count == 2_500)
+            var attachments = 0
+            for record in records.prefix(200) {
                 let entity = try #require(bodies[record["messageId"] as? String ?? ""])
                 #expect(entity["timestamp"] as? String == record["messageTime"] as? String)
                 #expect(entity["status"] as? String == record["messageStatus"] as? String)
                 #expect(["inbound", "outbound"].contains(entity["direction"] as? String ?? ""))
-                #expect(entity["textBody"] is String)
-                #expect(entity["normalizedMessage"] == nil)
-                if let media = entity["media"] { #expect(media is [Any]) }
+                #expect(entity["conversationId"] as? String == id)
+                // MessageData has no textBody or media: the text and attachments are in normalizedMessage.
+                #expect(entity["textBody"] == nil && entity["media"] == nil)
+                let message = try #require(entity["normalizedMessage"] as? [String: Any])
+                #expect(message["id"] as? String == record["messageId"] as? String)
+                #expect(message["type"] as? String == "Text" && message["text"] is String)
+                #expect(
+                    message["direction"] as? String
+                        == (entity["direction"] as? String == "inbound" ? "Inbound" : "Outbound"))
+                let channel = try #require(message["channel"] as? [String: Any])
+                #expect(["WebMessaging", "Sms", "Whatsapp"].contains(channel["platform"] as? String ?? ""))
+                for content in message["content"] as? [[String: Any]] ?? [] {
+                    #expect(content["contentType"] as? String == "Attachment")
+                    let attachment = try #require(content["attachment"] as? [String: Any])
+                    #expect(
+                        attachment["mediaType"] as? String == "Image" && attachment["mime"] as? String == "image/png")
+                    attachments += 1
+                }
             }
+            #expect(attachments > 0, "about one message in ten has an attachment")
 
-            // Foreign and unknown ids are left out; duplicates answered once; normalized messages on request.
+            // Foreign and unknown ids are left out; duplicates answered once; useNormalizedMessage changes nothing.
             let foreign = MockConversationStore.messageIDs(conversationID: Self.messaging[1], messageCount: 3)
             let mixed = [messageIDs[5], foreign[0], "not-an-id", messageIDs[2], messageIDs[5]]
             let mixedBody = String(decoding: try JSONSerialization.data(withJSONObject: mixed), as: UTF8.self)
             let normalized = try client.post(path + "?useNormalizedMessage=true", body: mixedBody)
             let entities = try #require(try normalized.jsonObject()["entities"] as? [[String: Any]])
             #expect(entities.map { $0["id"] as? String } == [messageIDs[5], messageIDs[2]])
-            for entity in entities {
-                let message = try #require(entity["normalizedMessage"] as? [String: Any])
-                #expect(message["text"] as? String == entity["textBody"] as? String)
-            }
-            // Same bytes for the same ids: bodies are deterministic.
-            #expect(try client.post(path + "?useNormalizedMessage=true", body: mixedBody).body == normalized.body)
+            #expect(entities.map { ($0["normalizedMessage"] as? [String: Any])?["text"] is String } == [true, true])
+            // Same bytes for the same ids, with or without the parameter: bodies are deterministic.
+            #expect(try client.post(path, body: mixedBody).body == normalized.body)
 
             // Limits and malformed bodies.
             let tooMany = String(

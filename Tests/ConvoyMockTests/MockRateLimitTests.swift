@@ -119,7 +119,7 @@ struct MockRateLimitTests {
             for response in [ok, limited] {
                 #expect(
                     Set(response.headers.keys).isSubset(of: [
-                        "content-type", "content-length", "connection", "inin-correlation-id", "retry-after",
+                        "content-type", "content-length", "connection", "date", "inin-correlation-id", "retry-after",
                     ]))
             }
             #expect(Int(limited[header: "Retry-After"] ?? "") ?? 0 >= 1)

@@ -1,5 +1,6 @@
-/// Builds the analytics view of a conversation (`GET /api/v2/analytics/conversations/{id}/details`, and the shorter
-/// form in job results) from its ``ConversationFacts``, so ids and times agree with the conversation document.
+/// Builds the analytics view of a conversation (`GET /api/v2/analytics/conversations/{id}/details`, the details query's
+/// rows, and job results, which add participant attributes) from its ``ConversationFacts``, so ids and times agree
+/// with the conversation document.
 ///
 /// Mapping: every participant becomes an analytics participant with the same `participantId` and `purpose` (and
 /// `userId` for agents); every `calls`/`messages` entry becomes a session with the entry's id as `sessionId` and
@@ -7,8 +8,19 @@
 /// `interact` otherwise (with `queueId` for queue and agent legs), plus a `wrapup` segment after an agent leg with a
 /// wrap-up code. Metrics are whole milliseconds or counts, emitted when the span they measure ends.
 enum AnalyticsDocumentBuilder {
-    /// The full details document.
+    /// The full details document (Genesys's `AnalyticsConversationWithoutAttributes`), as the details endpoints and the
+    /// details query answer it.
     static func details(_ facts: ConversationFacts) -> JSONValue {
+        details(facts, attributes: false)
+    }
+
+    /// A job-results entry (Genesys's `AnalyticsConversation`): the details document with each participant's
+    /// `attributes`, which only job results carry.
+    static func jobEntry(_ facts: ConversationFacts) -> JSONValue {
+        details(facts, attributes: true)
+    }
+
+    private static func details(_ facts: ConversationFacts, attributes: Bool) -> JSONValue {
         var members: [(key: String, value: JSONValue)] = [
             ("conversationId", .string(facts.id)),
             ("conversationStart", .string(timestamp(facts.start))),
@@ -22,43 +34,20 @@ enum AnalyticsDocumentBuilder {
             members.append(("mediaStatsMinConversationMos", .double(Double(mos) / 100)))
         }
         members.append(("originatingDirection", "inbound"))
-        members.append(("participants", .array(facts.participants.map(participant))))
+        members.append(("participants", .array(facts.participants.map { participant($0, attributes: attributes) })))
         return .object(members)
     }
 
-    /// A job-results entry: the details' identity, times and divisions, and each participant's sessions reduced to
-    /// `mediaType` and `sessionId`.
-    static func jobEntry(_ facts: ConversationFacts) -> JSONValue {
-        let participants = facts.participants.map { participant -> JSONValue in
-            var members: [(key: String, value: JSONValue)] = [
-                ("participantId", .string(participant.id)), ("purpose", .string(participant.purpose)),
-            ]
-            if let userID = participant.userID { members.append(("userId", .string(userID))) }
-            let sessions = participant.sessions.map { session -> JSONValue in
-                .object([
-                    ("mediaType", .string(session.isVoice ? "voice" : "message")), ("sessionId", .string(session.id)),
-                ])
-            }
-            members.append(("sessions", .array(sessions)))
-            return .object(members)
-        }
-        return .object([
-            ("conversationId", .string(facts.id)),
-            ("conversationStart", .string(timestamp(facts.start))),
-            ("conversationEnd", .string(timestamp(facts.end))),
-            ("divisionIds", .array(facts.divisionIDs.map(JSONValue.string))),
-            ("originatingDirection", "inbound"),
-            ("participants", .array(participants)),
-        ])
-    }
-
-    private static func participant(_ participant: ConversationFacts.Participant) -> JSONValue {
+    private static func participant(_ participant: ConversationFacts.Participant, attributes: Bool) -> JSONValue {
         var members: [(key: String, value: JSONValue)] = [("participantId", .string(participant.id))]
         if let name = participant.name { members.append(("participantName", .string(name))) }
         members.append(("purpose", .string(participant.purpose)))
         if let userID = participant.userID { members.append(("userId", .string(userID))) }
         let sessions = participant.sessions.map { session($0, of: participant) }
         members.append(("sessions", .array(sessions)))
+        if attributes {
+            members.append(("attributes", .object(participant.attributes.map { ($0.key, .string($0.value)) })))
+        }
         return .object(members)
     }
 

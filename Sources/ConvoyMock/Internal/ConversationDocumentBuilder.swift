@@ -73,6 +73,8 @@ struct ConversationDocumentBuilder {
         members.append(("conversationIds", .array([.string(id)])))
         members.append(("maxParticipants", .int(isVoice ? 10 : 3)))
         members.append(("recordingState", .string(recordingState)))
+        // Every mock conversation has ended.
+        members.append(("state", "disconnected"))
         var divisionMembers: [(key: String, value: JSONValue)] = [("id", .string(division.id))]
         if random.chance(0.8) { divisionMembers.append(("name", .string(division.name))) }
         divisionMembers.append(("selfUri", .string("/api/v2/authorization/divisions/\(division.id)")))
@@ -142,13 +144,13 @@ struct ConversationDocumentBuilder {
         let queueCall = call(ends, connected: queueStart, disconnected: queueEnd, disconnectType: "transfer")
         participants.append(
             participant(
-                purpose: "acd", start: queueStart, end: queueEnd, queueId: queue.id, ends: ends,
+                purpose: "acd", start: queueStart, end: queueEnd, queue: queue, ends: ends,
                 attributes: [("legal_hold", .string(hold))], media: ("calls", [queueCall])))
 
         var transfers: [JSONValue] = []
         if !hasIVR, random.chance(0.25) {
             // An attended transfer to a second agent halfway through the talk time (only on calls that skipped
-            // the IVR, which keeps documents under 4 KB).
+            // the IVR, which keeps documents under 6 KB).
             let second = Pools.users[random.nextInt(Pools.users.count)]
             let handover = queueEnd + (talkEnd - queueEnd) / 2
             transfers.append(
@@ -156,7 +158,7 @@ struct ConversationDocumentBuilder {
                     ("id", .string(random.uuidString())),
                     ("state", "Complete"),
                     ("dateIssued", .string(Self.timestamp(handover - 15_000))),
-                    ("initiator", .object([("id", .string(agent))])),
+                    ("initiator", .object([("userId", .string(agent))])),
                     ("destination", .object([("userId", .string(second))])),
                     ("transferType", "Attended"),
                 ]))
@@ -180,16 +182,22 @@ struct ConversationDocumentBuilder {
         return (participants, end, transfers)
     }
 
-    /// One `calls` entry. The customer's leg (`customerName` given) describes itself; the organisation's legs
-    /// (IVR, queue, agent) just point at the customer.
+    /// One `calls` entry (Genesys's `Call`). The customer's leg (`customerName` given) describes itself; the
+    /// organisation's legs (IVR, queue, agent) just point at the customer. Each leg has one `Interact` segment over its
+    /// connected span and a Q.850 "normal call clearing" disconnect reason; an agent leg gets its participant's wrap-up
+    /// (``agentParticipant``).
     private mutating func call(
         _ ends: Endpoints, customerName: String? = nil, connected: Int64, disconnected: Int64, disconnectType: String
     ) -> JSONValue {
+        let id = random.uuidString()
+        let recording = random.chance(0.6)
         var members: [(key: String, value: JSONValue)] = [
-            ("id", .string(random.uuidString())),
+            ("id", .string(id)),
             ("state", "disconnected"),
-            ("recording", .bool(random.chance(0.6))),
+            ("recording", .bool(recording)),
+            ("recordingState", recording ? "active" : "none"),
             ("held", false),
+            ("securePause", false),
             ("direction", "inbound"),
         ]
         if let customerName {
@@ -199,9 +207,27 @@ struct ConversationDocumentBuilder {
             members.append(("other", .object([("addressNormalized", .string(ends.customer))])))
         }
         members.append(("provider", "Edge"))
+        members.append(
+            (
+                "segments",
+                .array([
+                    .object([
+                        ("startTime", .string(Self.timestamp(connected))),
+                        ("endTime", .string(Self.timestamp(disconnected))),
+                        ("type", "Interact"),
+                        ("howEnded", disconnectType == "transfer" ? "Transfer" : "Disconnect"),
+                        ("disconnectType", .string(disconnectType)),
+                    ])
+                ])
+            ))
         members.append(("disconnectType", .string(disconnectType)))
         members.append(("connectedTime", .string(Self.timestamp(connected))))
         members.append(("disconnectedTime", .string(Self.timestamp(disconnected))))
+        members.append(
+            (
+                "disconnectReasons",
+                .array([.object([("type", "q850"), ("code", .int(16)), ("phrase", "Normal call clearing")])])
+            ))
         return .object(members)
     }
 
@@ -241,7 +267,7 @@ struct ConversationDocumentBuilder {
                 purpose: "customer", name: customer, start: start, end: end, ends: ends,
                 attributes: customerAttributes(legalHold: hold), media: ("messages", [customerMessages])),
             participant(
-                purpose: "acd", start: start, end: queueEnd, queueId: queue.id, ends: ends,
+                purpose: "acd", start: start, end: queueEnd, queue: queue, ends: ends,
                 attributes: [("legal_hold", .string(hold))], media: ("messages", [queueMessages])),
             agentParticipant(
                 user: agent, queue: queue, start: queueEnd, end: chatEnd, ends: ends, legalHold: hold,
@@ -272,10 +298,14 @@ struct ConversationDocumentBuilder {
         var records: [JSONValue] = []
         for index in 0..<count {
             let time = connected + (disconnected - connected) * Int64(index + 1) / Int64(count + 1)
+            let id = random.uuidString()
+            let delivered = random.chance(0.8)
+            // The customer's messages were received; the agent's delivered, then perhaps read.
+            let status = customerName != nil ? "received" : delivered ? "delivery-success" : "read"
             records.append(
                 .object([
-                    ("messageId", .string(random.uuidString())),
-                    ("messageStatus", random.chance(0.8) ? "delivered" : "read"),
+                    ("messageId", .string(id)),
+                    ("messageStatus", .string(status)),
                     ("messageSegmentCount", .int(1 + random.nextInt(2))),
                     ("messageTime", .string(Self.timestamp(time))),
                 ]))
@@ -290,21 +320,32 @@ struct ConversationDocumentBuilder {
 
     // MARK: Participants
 
-    /// One participant; `ani` is the customer's address and `dnis` the organisation's, on every participant.
+    /// One participant; `ani` is the customer's address and `dnis` the organisation's, on every participant. A
+    /// participant connects when it starts; one in a queue (`queue` given) names it; the customer is `External` and an
+    /// agent `Internal`.
     private mutating func participant(
-        purpose: String, name: String? = nil, start: Int64, end: Int64, userId: String? = nil, queueId: String? = nil,
-        ends: Endpoints, wrapup: JSONValue? = nil, attributes: [(key: String, value: JSONValue)],
-        media: (key: String, value: [JSONValue])
+        purpose: String, name: String? = nil, start: Int64, end: Int64, userId: String? = nil,
+        queue: Pools.Queue? = nil, ends: Endpoints, wrapup: JSONValue? = nil,
+        attributes: [(key: String, value: JSONValue)], media: (key: String, value: [JSONValue])
     ) -> JSONValue {
         var members: [(key: String, value: JSONValue)] = [
             ("id", .string(random.uuidString())),
             ("startTime", .string(Self.timestamp(start))),
             ("endTime", .string(Self.timestamp(end))),
+            ("connectedTime", .string(Self.timestamp(start))),
         ]
         if let name { members.append(("name", .string(name))) }
-        members.append(("purpose", .string(purpose)))
         if let userId { members.append(("userId", .string(userId))) }
-        if let queueId { members.append(("queueId", .string(queueId))) }
+        if let queue {
+            members.append(("queueId", .string(queue.id)))
+            members.append(("queueName", .string(queue.name)))
+        }
+        members.append(("purpose", .string(purpose)))
+        switch purpose {
+        case "customer": members.append(("participantType", "External"))
+        case "agent": members.append(("participantType", "Internal"))
+        default: break
+        }
         members.append(("ani", .string(ends.customer)))
         members.append(("dnis", .string(ends.company)))
         if let wrapup { members.append(("wrapup", wrapup)) }
@@ -313,7 +354,7 @@ struct ConversationDocumentBuilder {
         return .object(members)
     }
 
-    /// An agent participant, usually (85 %) with a wrap-up code.
+    /// An agent participant, usually (85 %) with a wrap-up code, which its call legs carry too.
     private mutating func agentParticipant(
         user: String, queue: Pools.Queue, start: Int64, end: Int64, ends: Endpoints, legalHold: String,
         media: (key: String, value: [JSONValue])
@@ -329,8 +370,15 @@ struct ConversationDocumentBuilder {
             members.append(("endTime", .string(Self.timestamp(end + 30_000))))
             wrapup = .object(members)
         }
+        var media = media
+        if media.key == "calls", let wrapup {
+            media.value = media.value.map { call in
+                guard case .object(let members) = call else { return call }
+                return .object(members + [("wrapup", wrapup)])
+            }
+        }
         return participant(
-            purpose: "agent", start: start, end: end, userId: user, queueId: queue.id, ends: ends,
+            purpose: "agent", start: start, end: end, userId: user, queue: queue, ends: ends,
             wrapup: wrapup, attributes: [("legal_hold", .string(legalHold))], media: media)
     }
 
@@ -403,6 +451,7 @@ struct ConversationDocumentBuilder {
 private enum Pools {
     struct Queue {
         var id: String
+        var name: String
         var division: Int
     }
 
@@ -416,7 +465,11 @@ private enum Pools {
 
     static let queues: [Queue] = {
         var random = SplitMix64(seed: 0x0E)
-        return (0..<8).map { Queue(id: random.uuidString(), division: $0 % 4) }
+        let names = [
+            "Support – English", "Billing", "Sales", "Retention", "Support – Deutsch", "Support – Français",
+            "Escalations", "WhatsApp Care",
+        ]
+        return (0..<8).map { Queue(id: random.uuidString(), name: names[$0], division: $0 % 4) }
     }()
 
     static let users: [String] = {

@@ -43,6 +43,8 @@ struct ConversationFacts {
         var end: Int64
         var wrapUpCode: String?
         var wrapUpSeconds: Int?
+        /// The participant's `attributes`, in document order.
+        var attributes: [(key: String, value: String)]
         /// Exactly one in documents today.
         var sessions: [Session]
     }
@@ -100,12 +102,16 @@ struct ConversationFacts {
                     messages: records))
         }
         let wrapup = value["wrapup"]
+        var attributes: [(key: String, value: String)] = []
+        if case .object(let members)? = value["attributes"] {
+            attributes = members.compactMap { member in member.value.stringValue.map { (member.key, $0) } }
+        }
         return Participant(
             id: text(value["id"]), purpose: text(value["purpose"]), name: value["name"]?.stringValue,
             userID: value["userId"]?.stringValue, queueID: value["queueId"]?.stringValue, ani: text(value["ani"]),
             dnis: text(value["dnis"]), start: time(value["startTime"]), end: time(value["endTime"]),
             wrapUpCode: wrapup?["code"]?.stringValue, wrapUpSeconds: wrapup?["durationSeconds"]?.intValue,
-            sessions: sessions)
+            attributes: attributes, sessions: sessions)
     }
 
     private static func text(_ value: JSONValue?) -> String {

@@ -61,7 +61,9 @@ struct MessagingThread {
             let fromCustomer = random.chance(0.5)
             let session = fromCustomer ? customerSession : agentSession
             let offset = Int64(random.nextUnit() * Double(session.disconnected - session.connected))
-            let status = random.chance(0.8) ? "delivered" : "read"
+            let delivered = random.chance(0.8)
+            // A customer's message was received; an agent's was delivered, then perhaps read.
+            let status = fromCustomer ? "received" : delivered ? "delivery-success" : "read"
             let segments = 1 + random.nextInt(2)
             messages.append(
                 Message(
@@ -73,9 +75,11 @@ struct MessagingThread {
 
     // MARK: Messaging conversation document
 
-    /// A `MessageConversation`: `{id, startTime, endTime, participants:[{id, purpose, userId?, type, messages:[…]}]}`,
-    /// each participant a `MessageMediaParticipant` whose `messages` are its own `MessageDetails` by time (then id),
-    /// the queue participant's none.
+    /// A `MessageConversation`: `{id, participants:[…], divisions, selfUri}`, each participant a
+    /// `MessageMediaParticipant` (`{id, name?, startTime, connectedTime, endTime, purpose, state, direction, held,
+    /// user?, queue?, provider, type, messages}`) whose `messages` are its own `MessageDetails` by time (then id), the
+    /// queue participant's none. The model has no conversation start or end, and names a participant's user and
+    /// queue as entity references.
     func document() -> JSONValue {
         var byParticipant: [Int: [Message]] = [:]
         for message in messages { byParticipant[message.participantIndex, default: []].append(message) }
@@ -90,26 +94,55 @@ struct MessagingThread {
                     ("messageURI", .string("/api/v2/conversations/messages/\(facts.id)/messages/\(message.id)")),
                 ])
             }
-            var members: [(key: String, value: JSONValue)] = [
-                ("id", .string(participant.id)), ("purpose", .string(participant.purpose)),
-            ]
-            if let userID = participant.userID { members.append(("userId", .string(userID))) }
-            members.append(("type", .string(participant.sessions.first?.messageType ?? messageType)))
+            var members: [(key: String, value: JSONValue)] = [("id", .string(participant.id))]
+            if let name = participant.name { members.append(("name", .string(name))) }
+            let session = participant.sessions.first
+            members.append(("startTime", .string(Self.timestamp(participant.start))))
+            members.append(("connectedTime", .string(Self.timestamp(session?.connected ?? participant.start))))
+            members.append(("endTime", .string(Self.timestamp(participant.end))))
+            members.append(("purpose", .string(participant.purpose)))
+            members.append(("state", "disconnected"))
+            members.append(("direction", .string(session?.direction ?? "inbound")))
+            members.append(("held", false))
+            if let userID = participant.userID {
+                members.append(
+                    ("user", .object([("id", .string(userID)), ("selfUri", .string("/api/v2/users/\(userID)"))])))
+            }
+            if let queueID = participant.queueID {
+                members.append(
+                    (
+                        "queue",
+                        .object([("id", .string(queueID)), ("selfUri", .string("/api/v2/routing/queues/\(queueID)"))])
+                    ))
+            }
+            members.append(("provider", "PureCloud Messaging"))
+            members.append(("type", .string(session?.messageType ?? messageType)))
             members.append(("messages", .array(records)))
             return .object(members)
         }
+        let divisions = facts.divisionIDs.map { division -> JSONValue in
+            .object([
+                (
+                    "division",
+                    .object([
+                        ("id", .string(division)), ("selfUri", .string("/api/v2/authorization/divisions/\(division)")),
+                    ])
+                ),
+                ("entities", .array([])),
+            ])
+        }
         return .object([
             ("id", .string(facts.id)),
-            ("startTime", .string(Self.timestamp(facts.start))),
-            ("endTime", .string(Self.timestamp(facts.end))),
             ("participants", .array(participants)),
+            ("divisions", .array(divisions)),
+            ("selfUri", .string("/api/v2/conversations/messages/\(facts.id)")),
         ])
     }
 
     // MARK: Bulk message bodies
 
     /// `{"entities":[…]}` for the asked ids that belong to the thread, in the order asked, each once.
-    func bulk(ids: [String], normalized: Bool) -> JSONValue {
+    func bulk(ids: [String]) -> JSONValue {
         var index: [String: Int] = [:]
         index.reserveCapacity(messages.count)
         for (position, message) in messages.enumerated() { index[message.id] = position }
@@ -118,14 +151,16 @@ struct MessagingThread {
         for id in ids {
             let id = id.lowercased()
             guard let position = index[id], seen.insert(id).inserted else { continue }
-            entities.append(entity(messages[position], normalized: normalized))
+            entities.append(entity(messages[position]))
         }
         return .object([("entities", .array(entities))])
     }
 
-    /// One `MessageData`: `{id, timestamp, direction, messengerType, fromAddress, toAddress, textBody, status,
-    /// media?, normalizedMessage?, selfUri}`.
-    private func entity(_ message: Message, normalized: Bool) -> JSONValue {
+    /// One `MessageData`: `{id, timestamp, direction, messengerType, fromAddress, toAddress, status,
+    /// normalizedMessage, conversationId, selfUri}`. As in the model, the text and any attachment are only in
+    /// `normalizedMessage` (`text`, and `content[]` of `contentType` `Attachment`), which every entity has: the
+    /// model has no `textBody` or `media`.
+    private func entity(_ message: Message) -> JSONValue {
         var random = SplitMix64(seed: StableHash.fnv1a64(message.id) ^ 0x510E_527F_ADE6_82D1)
         let pool = message.isInbound ? Self.customerTexts : Self.agentTexts
         let text = pool[random.nextInt(pool.count)]
@@ -134,10 +169,11 @@ struct MessagingThread {
             let mediaID = random.uuidString()
             attachment = .object([
                 ("id", .string(mediaID)),
+                ("mediaType", "Image"),
                 ("url", .string("https://media.example.invalid/attachments/\(mediaID).png")),
-                ("mediaType", "image/png"),
-                ("contentLengthBytes", .int(10_000 + random.nextInt(900_000))),
-                ("name", "photo.png"),
+                ("mime", "image/png"),
+                ("filename", "photo.png"),
+                ("contentSizeBytes", .int(10_000 + random.nextInt(900_000))),
             ])
         }
         let participant = facts.participants[message.participantIndex]
@@ -149,32 +185,29 @@ struct MessagingThread {
             ("messengerType", .string(messageType)),
             ("fromAddress", .string(message.isInbound ? participant.ani : participant.dnis)),
             ("toAddress", .string(message.isInbound ? participant.dnis : participant.ani)),
-            ("textBody", .string(text)),
             ("status", .string(message.status)),
         ]
-        if let attachment { members.append(("media", .array([attachment]))) }
-        if normalized {
-            var normalizedMembers: [(key: String, value: JSONValue)] = [
-                ("id", .string(message.id)),
-                (
-                    "channel",
-                    .object([
-                        ("platform", .string(Self.platforms[messageType] ?? "Open")),
-                        ("type", "Private"),
-                        ("messageId", .string(message.id)),
-                        ("time", .string(time)),
-                    ])
-                ),
-                ("type", "Text"),
-                ("text", .string(text)),
-                ("direction", message.isInbound ? "Inbound" : "Outbound"),
-            ]
-            if let attachment {
-                normalizedMembers.append(
-                    ("content", .array([.object([("contentType", "Attachment"), ("attachment", attachment)])])))
-            }
-            members.append(("normalizedMessage", .object(normalizedMembers)))
+        var normalizedMembers: [(key: String, value: JSONValue)] = [
+            ("id", .string(message.id)),
+            (
+                "channel",
+                .object([
+                    ("platform", .string(Self.platforms[messageType] ?? "Open")),
+                    ("type", "Private"),
+                    ("messageId", .string(message.id)),
+                    ("time", .string(time)),
+                ])
+            ),
+            ("type", "Text"),
+            ("text", .string(text)),
+            ("direction", message.isInbound ? "Inbound" : "Outbound"),
+        ]
+        if let attachment {
+            normalizedMembers.append(
+                ("content", .array([.object([("contentType", "Attachment"), ("attachment", attachment)])])))
         }
+        members.append(("normalizedMessage", .object(normalizedMembers)))
+        members.append(("conversationId", .string(facts.id)))
         members.append(("selfUri", .string("/api/v2/conversations/messages/\(facts.id)/messages/\(message.id)")))
         return .object(members)
     }
@@ -183,7 +216,8 @@ struct MessagingThread {
         ConversationDocumentBuilder.timestamp(milliseconds)
     }
 
-    private static let platforms = ["webmessaging": "Webmessaging", "sms": "SMS", "whatsapp": "WhatsApp"]
+    /// `ConversationMessagingChannel.platform` by messenger type, spelt as the model's enum has them.
+    private static let platforms = ["webmessaging": "WebMessaging", "sms": "Sms", "whatsapp": "Whatsapp"]
 
     private static let customerTexts = [
         "Hi, I need help with my order",

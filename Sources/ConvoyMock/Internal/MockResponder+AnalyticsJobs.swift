@@ -16,11 +16,16 @@ extension MockResponder {
     /// `GET /api/v2/analytics/conversations/details/jobs/availability` → `{"dataAvailabilityDate":"…"}` (Genesys's
     /// `DataAvailabilityResponse`): the configured cut-off, or the current wall-clock time when there is none.
     func jobsAvailability() -> Reply {
-        let date = availabilityCutOff ?? Int64((MonotonicClock.wallClockSeconds() * 1000).rounded(.down))
-        return Reply(
+        Reply(
             status: 200,
-            body: JSONValue.object([("dataAvailabilityDate", .string(ConversationDocumentBuilder.timestamp(date)))])
-                .compactBytes())
+            body: JSONValue.object([
+                ("dataAvailabilityDate", .string(ConversationDocumentBuilder.timestamp(availabilityDate)))
+            ]).compactBytes())
+    }
+
+    /// The data-lake cut-off in milliseconds: the configured one, or the current wall-clock time.
+    var availabilityDate: Int64 {
+        availabilityCutOff ?? Int64((MonotonicClock.wallClockSeconds() * 1000).rounded(.down))
     }
 
     /// `POST /api/v2/analytics/conversations/details/jobs` with `{"interval":"START/END", "segmentFilters"?,
@@ -34,8 +39,7 @@ extension MockResponder {
         let ids = conversationUniverse().conversations(
             in: ConversationUniverse.available(interval, before: availabilityCutOff), selection: .activity,
             missingPerMille: configuration.missingPerMille, where: filter.matches)
-        let submitted = ConversationDocumentBuilder.timestamp(
-            Int64((MonotonicClock.wallClockSeconds() * 1000).rounded(.down)))
+        let submitted = Int64((MonotonicClock.wallClockSeconds() * 1000).rounded(.down))
         let jobID = jobs.submit(conversationIDs: ids, now: now, submissionDate: submitted)
         return Reply(status: 202, body: JSONValue.object([("jobId", .string(jobID))]).compactBytes())
     }
@@ -70,8 +74,10 @@ extension MockResponder {
         return built
     }
 
-    /// `GET /api/v2/analytics/conversations/details/jobs/{jobId}` → `{"state":…,"submissionDate":…}`, plus an
-    /// `errorMessage` when the state is `FAILED`; `404` for an unknown job.
+    /// `GET /api/v2/analytics/conversations/details/jobs/{jobId}` → Genesys's `AsyncQueryStatus`:
+    /// `{"state":…,"submissionDate":…}`, with `completionDate` once the job is `FULFILLED`, `FAILED` or `EXPIRED`, an
+    /// `errorMessage` when it failed and an `expirationDate` when it was fulfilled
+    /// (``MockServerConfiguration/jobResultLifetime`` after completion); `404` for an unknown job.
     mutating func jobStatus(_ segment: Substring, now: UInt64) throws(EndpointError) -> Reply {
         guard let polled = jobs.poll(segment.lowercased(), now: now) else {
             throw .notFound("Unable to find an analytics job with ID '\(segment)'")
@@ -80,15 +86,24 @@ extension MockResponder {
         if polled.state == .failed {
             members.append(("errorMessage", "The analytics job failed while it was being processed"))
         }
-        members.append(("submissionDate", .string(polled.submissionDate)))
+        if let expiration = polled.dates.expiration {
+            members.append(("expirationDate", .string(ConversationDocumentBuilder.timestamp(expiration))))
+        }
+        members.append(("submissionDate", .string(ConversationDocumentBuilder.timestamp(polled.dates.submission))))
+        if let completion = polled.dates.completion {
+            members.append(("completionDate", .string(ConversationDocumentBuilder.timestamp(completion))))
+        }
         return Reply(status: 200, body: JSONValue.object(members).compactBytes())
     }
 
     /// `GET /api/v2/analytics/conversations/details/jobs/{jobId}/results[?cursor=C][&pageSize=N]` →
-    /// `{"conversations":[…],"cursor":"…"}`, without `cursor` on the last page. `N` defaults to
-    /// ``defaultJobPageSize`` and must be in `1...maximumJobPageSize`. `404` for an unknown job; `400` before the job
-    /// is fulfilled, for a failed job (whose results never come), for a bad page size or for a cursor this job did
-    /// not hand out.
+    /// `{"conversations":[…],"cursor":"…","dataAvailabilityDate":"…"}` (Genesys's
+    /// `AnalyticsConversationAsyncQueryResponse`, each entry a ``AnalyticsDocumentBuilder/jobEntry(_:)``), without
+    /// `cursor` on the last page. `dataAvailabilityDate` is the cut-off the job ran against: the configured one, or
+    /// (with none) the job's submission, so every page of a job answers the same bytes for the same cursor. `N`
+    /// defaults to ``defaultJobPageSize`` and must be in `1...maximumJobPageSize`. `404` for an unknown job and once
+    /// its results have expired; `400` before the job is fulfilled, for a failed job (whose results never come), for a
+    /// bad page size or for a cursor this job did not hand out.
     func jobResults(_ segment: Substring, target: String, now: UInt64) throws(EndpointError) -> Reply {
         let parameters = QueryString.parameters(ofTarget: target)
         var pageSize = Self.defaultJobPageSize
@@ -113,12 +128,16 @@ extension MockResponder {
                 throw .badRequest("The results of job '\(jobID)' are not available yet (state \(state.rawValue))")
             case .invalidCursor:
                 throw .badRequest("The cursor '\(cursor ?? "")' is not valid for job '\(jobID)'")
+            case .expired:
+                throw .notFound("The results of analytics job '\(jobID)' have expired")
             }
         }
         var members: [(key: String, value: JSONValue)] = [
             ("conversations", .array(page.ids.map { AnalyticsDocumentBuilder.jobEntry(ConversationFacts(id: $0)) }))
         ]
         if let next = page.next { members.append(("cursor", .string(next))) }
+        let availability = availabilityCutOff ?? jobs.submissionDate(of: jobID) ?? availabilityDate
+        members.append(("dataAvailabilityDate", .string(ConversationDocumentBuilder.timestamp(availability))))
         return Reply(status: 200, body: JSONValue.object(members).compactBytes())
     }
 }

@@ -7,7 +7,8 @@ extension MockResponder {
 
     /// `POST /api/v2/analytics/conversations/details/query` with `{"interval":"START/END", "order"?, "orderBy"?,
     /// "paging"?: {"pageSize","pageNumber"}, "segmentFilters"?, "conversationFilters"?}` (filters as for jobs, see
-    /// ``AnalyticsJobFilter``) → `{"conversations":[…],"totalHits":N}`, the entries as in job results.
+    /// ``AnalyticsJobFilter``) → `{"conversations":[…],"totalHits":N}`, each entry the conversation's details document
+    /// (Genesys's `AnalyticsConversationWithoutAttributes`: no participant attributes).
     ///
     /// The query sees, as Genesys's model documents a query's interval, "only conversations that started on a day
     /// touched by the interval": every universe conversation starting on a UTC day that `[START, END)` touches (so
@@ -61,7 +62,7 @@ extension MockResponder {
         var members: [(key: String, value: JSONValue)] = []
         if !page.isEmpty {
             members.append(
-                ("conversations", .array(page.map { AnalyticsDocumentBuilder.jobEntry(ConversationFacts(id: $0)) })))
+                ("conversations", .array(page.map { AnalyticsDocumentBuilder.details(ConversationFacts(id: $0)) })))
         }
         members.append(("totalHits", .int(ids.count)))
         return Reply(status: 200, body: JSONValue.object(members).compactBytes())

@@ -63,8 +63,9 @@ extension MockResponder {
         Reply(status: 200, body: try messagingThread(segment).document().compactBytes())
     }
 
-    /// `POST /api/v2/conversations/messages/{id}/messages/bulk[?useNormalizedMessage=true]` with a JSON array of
-    /// message ids (at most ``maximumBulkMessageIDs``): `{"entities":[…]}` for those of this conversation.
+    /// `POST /api/v2/conversations/messages/{id}/messages/bulk` with a JSON array of message ids (at most
+    /// ``maximumBulkMessageIDs``): a `TextMessageListing`, `{"entities":[…]}` for those of this conversation. Every
+    /// entity has its `normalizedMessage`, so `?useNormalizedMessage=true` changes nothing.
     func messagesBulk(_ segment: Substring, request: HTTPRequest) throws(EndpointError) -> Reply {
         let thread = try messagingThread(segment)
         guard let ids = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String] else {
@@ -73,10 +74,7 @@ extension MockResponder {
         guard ids.count <= Self.maximumBulkMessageIDs else {
             throw .badRequest("At most \(Self.maximumBulkMessageIDs) message ids may be requested at once")
         }
-        let normalized =
-            QueryString.value(
-                "useNormalizedMessage", in: QueryString.parameters(ofTarget: request.target))?.lowercased() == "true"
-        return Reply(status: 200, body: thread.bulk(ids: ids, normalized: normalized).compactBytes())
+        return Reply(status: 200, body: thread.bulk(ids: ids).compactBytes())
     }
 
     // MARK: Lookup

@@ -59,18 +59,27 @@ struct MockResponder {
     let configuration: MockServerConfiguration
     let state: MockServerState
     var random: SplitMix64
+    /// Mixed into every correlation id: drawn from the system generator, so ids differ from run to run.
+    private let correlationSalt: (high: UInt64, low: UInt64)
     /// Compact documents by lowercase id; documents are deterministic, so caching only saves work.
     var documentCache: [String: [UInt8]] = [:]
     var jobs: AnalyticsJobStore
     /// Built on the first job submission or query.
     var universe: ConversationUniverse?
+    /// `200` answers planned so far, which alternate between `Content-Length` and chunked framing.
+    private var answered200s = 0
+    /// The size of the chunks of a chunked body (the last one may be shorter).
+    static let chunkSize = 2048
 
     init(configuration: MockServerConfiguration, state: MockServerState) {
         self.configuration = configuration
         self.state = state
         random = SplitMix64(seed: configuration.seed)
+        var system = SystemRandomNumberGenerator()
+        correlationSalt = (system.next(), system.next())
         jobs = AnalyticsJobStore(
-            seed: configuration.seed, delay: configuration.jobDelay, failing: configuration.failingJobs)
+            seed: configuration.seed, delay: configuration.jobDelay, failing: configuration.failingJobs,
+            lifetime: configuration.jobResultLifetime)
     }
 
     /// Decides the response to `request`, which arrived at monotonic instant `now`.
@@ -94,9 +103,11 @@ struct MockResponder {
             budgetPerClient: configuration.oauth?.budgetPerClient ?? false,
             now: now)
 
-        let correlationID = random.uuidString()
+        let correlationID = nextCorrelationID()
         if let conversationID { state.noteCorrelation(correlationID, conversationID: conversationID) }
-        var headers: [(name: String, value: String)] = [("ININ-Correlation-Id", correlationID)]
+        var headers: [(name: String, value: String)] = [
+            ("Date", HTTPDate.now()), ("ININ-Correlation-Id", correlationID),
+        ]
         if let decision, limiter == .api {
             var told = decision.snapshot
             told.remaining = max(0, told.remaining + configuration.lies.remainingOffset)
@@ -110,16 +121,21 @@ struct MockResponder {
             held
             ? Self.heldNanoseconds
             : configuration.latency.sampleNanoseconds(using: &random) + (decision?.queueNanoseconds ?? 0)
-        func planned(_ reply: Reply) -> PlannedResponse {
+        func planned(_ reply: Reply, chunked: Bool = false) -> PlannedResponse {
             PlannedResponse(
                 status: reply.status,
                 bytes: Self.serialize(
-                    status: reply.status, headers: headers, body: reply.body, keepAlive: request.keepAlive),
+                    status: reply.status, headers: headers, body: reply.body, keepAlive: request.keepAlive,
+                    chunked: chunked),
                 disposition: .send(keepAlive: request.keepAlive), delayNanoseconds: delay)
         }
 
         if let decision, !decision.admitted {
-            guard let seconds = decision.retryAfterSeconds else {
+            var retryAfter = decision.retryAfterSeconds
+            if retryAfter == nil, decision.untilAdmissionNanoseconds > 0, !configuration.bareBucket429s {
+                retryAfter = max(1, ceilSeconds(decision.untilAdmissionNanoseconds))
+            }
+            guard let seconds = retryAfter else {
                 return planned(
                     Self.failure(
                         EndpointError(status: 429, code: "too.many.requests", message: "Rate limit exceeded"),
@@ -174,8 +190,15 @@ struct MockResponder {
         }
 
         if reply.status == 200, !held, let page = Self.pageKey(route, request: request) { state.notePage(page) }
-        let response = planned(reply)
-        if random.chance(faults.truncateRate) {
+        // Every second 200 goes chunked, as real 200s are a mix; a body the truncate fault cuts keeps its length.
+        let truncated = random.chance(faults.truncateRate)
+        var chunked = false
+        if reply.status == 200, configuration.chunked200s, !truncated {
+            answered200s += 1
+            chunked = answered200s % 2 == 0
+        }
+        let response = planned(reply, chunked: chunked)
+        if truncated {
             let headLength = response.bytes.count - reply.body.count
             return PlannedResponse(
                 status: reply.status, bytes: response.bytes,
@@ -233,16 +256,24 @@ struct MockResponder {
         }
     }
 
+    /// A new `ININ-Correlation-Id`, unique within the run and across runs, as Genesys's are (records cite them as
+    /// provenance). Drawn from ``random`` like the seed's other draws, so latency and faults keep their sequence, and
+    /// salted per server.
+    private mutating func nextCorrelationID() -> String {
+        UUIDFormatter.string(high: random.next() ^ correlationSalt.high, low: random.next() ^ correlationSalt.low)
+    }
+
     /// The answer to bytes that are not an acceptable HTTP request: an error, then the connection closes.
     mutating func respondToInvalidRequest(status: Int, message: String) -> PlannedResponse {
         _ = state.arrive(conversationID: nil, limiter: .unlimited, now: 0)
-        let correlationID = random.uuidString()
+        let correlationID = nextCorrelationID()
         let code = status == 400 ? "bad.request" : status == 413 ? "request.entity.too.large" : "invalid.request"
         let body = Self.errorBody(message: message, code: code, status: status, contextID: correlationID)
         return PlannedResponse(
             status: status,
             bytes: Self.serialize(
-                status: status, headers: [("ININ-Correlation-Id", correlationID)], body: body, keepAlive: false),
+                status: status, headers: [("Date", HTTPDate.now()), ("ININ-Correlation-Id", correlationID)], body: body,
+                keepAlive: false),
             disposition: .send(keepAlive: false), delayNanoseconds: 0)
     }
 
@@ -264,21 +295,35 @@ struct MockResponder {
         ]).compactBytes()
     }
 
-    /// Status line, the fixed headers (`Content-Type`, `Content-Length`, `Connection`), `headers`, blank line, body.
+    /// Status line, the fixed headers (`Content-Type`, `Content-Length` or `Transfer-Encoding: chunked`,
+    /// `Connection`), `headers`, blank line, body: as it is, or `chunked` in chunks of ``chunkSize`` bytes and a last
+    /// empty one.
     static func serialize(
-        status: Int, headers: [(name: String, value: String)], body: [UInt8], keepAlive: Bool
+        status: Int, headers: [(name: String, value: String)], body: [UInt8], keepAlive: Bool, chunked: Bool = false
     )
         -> [UInt8]
     {
         var head = "HTTP/1.1 \(status) \(reasonPhrase(status))\r\n"
-        head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n"
+        head += "Content-Type: application/json\r\n"
+        head += chunked ? "Transfer-Encoding: chunked\r\n" : "Content-Length: \(body.count)\r\n"
         head += keepAlive ? "Connection: keep-alive\r\n" : "Connection: close\r\n"
         for header in headers { head += "\(header.name): \(header.value)\r\n" }
         head += "\r\n"
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(head.utf8.count + body.count)
+        bytes.reserveCapacity(head.utf8.count + body.count + (chunked ? 16 + body.count / chunkSize * 8 : 0))
         bytes.append(contentsOf: head.utf8)
-        bytes.append(contentsOf: body)
+        guard chunked else {
+            bytes.append(contentsOf: body)
+            return bytes
+        }
+        for start in stride(from: 0, to: body.count, by: chunkSize) {
+            let end = min(body.count, start + chunkSize)
+            bytes.append(contentsOf: String(end - start, radix: 16).utf8)
+            bytes.append(contentsOf: [13, 10])
+            bytes.append(contentsOf: body[start..<end])
+            bytes.append(contentsOf: [13, 10])
+        }
+        bytes.append(contentsOf: Array("0\r\n\r\n".utf8))
         return bytes
     }
 

@@ -22,6 +22,8 @@ struct RateLimitDecision: Equatable {
     var retryAfterSeconds: Int64?
     /// How long an admitted request waits in a queue before it is served (the queueing leaky bucket).
     var queueNanoseconds: Int64 = 0
+    /// For a request the leaky bucket (gcra) rejected: how long until it would admit one. 0 otherwise.
+    var untilAdmissionNanoseconds: Int64 = 0
 }
 
 /// Server-side rate limiting state. Time is passed in as nanoseconds since the server started, so the logic is
@@ -92,7 +94,9 @@ struct RateLimitBudget {
             let snapshot = BudgetSnapshot(
                 limit: max(0, burst) + 1, used: max(0, burst) + 1 - remaining, remaining: remaining,
                 nanosecondsUntilReset: backlog, windowNanoseconds: tolerance + interval)
-            return RateLimitDecision(admitted: admitted, snapshot: snapshot, retryAfterSeconds: admitted ? 0 : nil)
+            return RateLimitDecision(
+                admitted: admitted, snapshot: snapshot, retryAfterSeconds: admitted ? 0 : nil,
+                untilAdmissionNanoseconds: admitted ? 0 : theoreticalArrival - tolerance - now)
 
         case .slidingWindow(let windowLimit, let window):
             let length = Self.windowLength(window)

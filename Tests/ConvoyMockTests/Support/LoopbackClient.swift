@@ -12,10 +12,12 @@ struct LoopbackResponse {
     /// Header values by lowercased name.
     var headers: [String: String]
     var body: [UInt8]
-    /// The `Content-Length` the server announced.
+    /// The `Content-Length` the server announced; for a chunked body, the length of the chunks that arrived.
     var contentLength: Int
-    /// False when the connection ended before `contentLength` body bytes arrived.
+    /// False when the connection ended before `contentLength` body bytes (or a chunked body's last chunk) arrived.
     var isComplete: Bool
+    /// Whether the body came `Transfer-Encoding: chunked` (``body`` is then the chunks' data, joined).
+    var isChunked: Bool { headers["transfer-encoding"]?.lowercased() == "chunked" }
 
     subscript(header name: String) -> String? { headers[name.lowercased()] }
 
@@ -128,6 +130,22 @@ final class LoopbackClient {
         let head = String(decoding: buffer[0..<headEnd!], as: UTF8.self)
         buffer.removeFirst(headEnd! + 4)
         let (status, headers) = try Self.parseHead(head)
+        if headers["transfer-encoding"]?.lowercased() == "chunked" {
+            var body: [UInt8] = []
+            while true {
+                guard let decoded = Self.dechunk(buffer) else {
+                    guard (try? receiveMore()) == true else {
+                        return LoopbackResponse(
+                            status: status, headers: headers, body: body, contentLength: body.count, isComplete: false)
+                    }
+                    continue
+                }
+                body = decoded.body
+                buffer.removeFirst(decoded.consumed)
+                return LoopbackResponse(
+                    status: status, headers: headers, body: body, contentLength: body.count, isComplete: true)
+            }
+        }
         let length = Int(headers["content-length"] ?? "") ?? 0
         while buffer.count < length {
             guard (try? receiveMore()) == true else { break }
@@ -136,6 +154,26 @@ final class LoopbackClient {
         buffer.removeFirst(body.count)
         return LoopbackResponse(
             status: status, headers: headers, body: body, contentLength: length, isComplete: body.count == length)
+    }
+
+    /// A complete chunked body at the start of `bytes` (RFC 9112 §7.1, no extensions or trailers): the data of its
+    /// chunks and how many bytes it took, up to and including the last chunk's blank line; `nil` while incomplete.
+    static func dechunk(_ bytes: [UInt8]) -> (body: [UInt8], consumed: Int)? {
+        var body: [UInt8] = []
+        var index = 0
+        while true {
+            guard
+                let lineEnd = (index..<max(index, bytes.count - 1)).first(where: {
+                    bytes[$0] == 13 && bytes[$0 + 1] == 10
+                }),
+                let size = Int(String(decoding: bytes[index..<lineEnd], as: UTF8.self), radix: 16)
+            else { return nil }
+            let start = lineEnd + 2
+            guard bytes.count >= start + size + 2 else { return nil }
+            if size == 0 { return (body, start + 2) }
+            body.append(contentsOf: bytes[start..<start + size])
+            index = start + size + 2
+        }
     }
 
     /// The status and headers (by lowercased name) of a response head, without its blank line.

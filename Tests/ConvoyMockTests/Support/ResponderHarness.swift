@@ -43,7 +43,13 @@ struct ResponderHarness {
         else { throw LoopbackClientError(description: "no response head (disposition \(planned.disposition))") }
         let (status, headers) = try LoopbackClient.parseHead(
             String(decoding: planned.bytes[..<headEnd], as: UTF8.self))
-        let body = Array(planned.bytes[(headEnd + separator.count)...])
+        var body = Array(planned.bytes[(headEnd + separator.count)...])
+        if headers["transfer-encoding"]?.lowercased() == "chunked" {
+            guard let decoded = LoopbackClient.dechunk(body), decoded.consumed == body.count else {
+                throw LoopbackClientError(description: "a chunked body that does not end with its last chunk")
+            }
+            body = decoded.body
+        }
         let response = LoopbackResponse(
             status: status, headers: headers, body: body, contentLength: body.count, isComplete: true)
         return Answer(response: response, delay: .nanoseconds(planned.delayNanoseconds))
