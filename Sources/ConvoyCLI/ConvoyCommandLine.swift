@@ -28,6 +28,7 @@ public enum ConvoyCommandLine {
         _ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
         console: Console = .standard()
     ) async -> Int32 {
+        MemoryTuning.returnLargeBuffersToTheSystem()
         guard let command = arguments.first else {
             console.error(help)
             return 64

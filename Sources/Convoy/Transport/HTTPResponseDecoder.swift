@@ -388,8 +388,13 @@ struct HTTPResponseDecoder {
         guard body.count + count <= limits.maxResponseBytes else {
             throw SocketTransportError.responseTooLarge(limit: limits.maxResponseBytes)
         }
-        if body.count + count > bodyCapacity {
-            reserve(min(max(bodyCapacity * 2, body.count + count, 16 * 1024), limits.maxResponseBytes))
+        let needed = body.count + count
+        if needed > bodyCapacity {
+            // Small bodies double from 16 KiB; past 64 KiB the storage jumps to 8 MiB at once, a
+            // mapping backed only by the pages written, so that an endless body is never copied
+            // into a larger buffer with the old one still held (which once doubled a run's memory).
+            let floor = needed <= 64 << 10 ? 16 << 10 : 8 << 20
+            reserve(min(max(needed, bodyCapacity * 2, floor), limits.maxResponseBytes))
         }
         body.append(contentsOf: buffer[start..<(start + count)])
         start += count
