@@ -10,6 +10,8 @@ import Testing
 /// reason) and never record a document for another id.
 @Suite(.serialized, .timeLimit(.minutes(3))) struct HostileServerEndToEndTests {
     static let ids = MockConversationStore.sampleIDs(count: 20, seed: 22)
+    /// For the cases that load every connection at once: ids 1–20 as above, and more.
+    static let manyIDs = MockConversationStore.sampleIDs(count: 64, seed: 22)
     /// Half the ids, which the cases below single out for their misbehaviour.
     static let singled = Set(ids.prefix(10))
 
@@ -28,6 +30,8 @@ import Testing
     struct Case: Sendable, CustomTestStringConvertible {
         let name: String
         let arguments: [String]
+        /// Every connection busy at once (64 ids against 16 in flight), where memory is judged.
+        var many = false
         let behaviour: @Sendable (HostileServer.Request, HostileServer.Connection) -> HostileServer.Next
         let expect: Expect
         var testDescription: String { name }
@@ -104,6 +108,18 @@ import Testing
             endlessly(connection, "4000\r\n" + String(repeating: " ", count: 0x4000) + "\r\n")
             return .close
         },
+        {
+            var endless = Case(
+                "an endless chunked body for every request, 16 in flight",
+                expect: .allFail("larger than --max-response-size")
+            ) { _, connection in
+                connection.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                endlessly(connection, "4000\r\n" + String(repeating: " ", count: 0x4000) + "\r\n")
+                return .close
+            }
+            endless.many = true
+            return endless
+        }(),
         Case("a body that runs to a close that never comes", expect: .singledFail("larger than --max-response-size")) {
             request, connection in
             guard singled.contains(request.id) else {
@@ -194,7 +210,8 @@ import Testing
         let server = try HostileServer(testCase.behaviour)
         defer { server.stop() }
         let scratch = try TemporaryDirectory()
-        let input = try writeIDs(Self.ids, in: scratch)
+        let all = testCase.many ? Self.manyIDs : Self.ids
+        let input = try writeIDs(all, in: scratch)
         let output = scratch.file("out.ndjson")
         let errors = scratch.file("errors.ndjson")
         let run = try await Self.run(
@@ -213,19 +230,19 @@ import Testing
         let failures = try records(errors)
         let failed = failures.map { $0["id"] as! String }
         #expect(Set(fetched).isDisjoint(with: failed), "no id in both files")
-        #expect(fetched.count + failed.count == Self.ids.count, "every id once: \(fetched.count) + \(failed.count)")
-        #expect(Set(fetched).union(failed) == Set(Self.ids))
+        #expect(fetched.count + failed.count == all.count, "every id once: \(fetched.count) + \(failed.count)")
+        #expect(Set(fetched).union(failed) == Set(all))
         let reasons = failures.map { $0["reason"] as? String ?? "" }
         switch testCase.expect {
         case .allFetched:
-            #expect(Set(fetched) == Set(Self.ids), "\(reasons.first ?? "")")
+            #expect(Set(fetched) == Set(all), "\(reasons.first ?? "")")
             #expect(run.status == 0)
         case .singledFail(let reason):
             #expect(Set(failed) == Self.singled)
             #expect(reasons.allSatisfy { $0.contains(reason) }, "\(reasons.first ?? "")")
             #expect(run.status == 2)
         case .allFail(let reason):
-            #expect(Set(failed) == Set(Self.ids))
+            #expect(Set(failed) == Set(all))
             #expect(reasons.allSatisfy { $0.contains(reason) }, "\(reasons.first ?? "")")
         case .fetchedOrFailed(let reason):
             #expect(reasons.allSatisfy { $0.contains(reason) }, "\(reasons.first ?? "")")
