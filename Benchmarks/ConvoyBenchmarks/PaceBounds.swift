@@ -13,7 +13,7 @@ struct PaceBounds {
     /// The bounds for a scenario, or nil where pace is not judged (the unlimited profile).
     static func forScenario(_ name: String) -> PaceBounds? {
         switch name {
-        case "genesys", "bucket", "shared", "lognormal", "faults", "short-token":
+        case "genesys", "bucket", "shared", "lognormal", "faults", "short-token", "small-job", "five-windows":
             PaceBounds(minimumGoodput: 0.75, maximumThrottledShare: 0.02)
         case "shared-token-2", "shared-token-4":
             // Each process ramps up on its own and learns the others' pace over a window or two: a

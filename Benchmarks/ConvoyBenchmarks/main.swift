@@ -53,7 +53,8 @@ if let strategy = options.client, let base = options.base {
     let profile = scenario(named: options.scenario)
     let result = try await ClientRun(
         strategy: strategy, base: base, ids: ids, deadline: .seconds(options.deadline), oauth: profile.server.oauth,
-        told: (Int((profile.allowedRate * options.window).rounded()), options.window)
+        told: profile.allowedRate.isFinite
+            ? (Int((profile.allowedRate * options.window).rounded()), options.window) : nil
     ).run()
     let data = try JSONEncoder().encode(result)
     FileHandle.standardOutput.write(data + Data("\n".utf8))
