@@ -52,6 +52,13 @@ import Testing
         HostileServer.document(ids[(ids.firstIndex(of: id).map { $0 + 1 } ?? 0) % ids.count])
     }
 
+    /// Answers `request` as a good server would when its id is not singled out; true when it did.
+    static func answersWell(_ request: HostileServer.Request, _ connection: HostileServer.Connection) -> Bool {
+        guard !singled.contains(request.id) else { return false }
+        connection.write(HostileServer.ok(HostileServer.document(request.id)))
+        return true
+    }
+
     /// Writes until the client goes away (or a bound, so that no case can run for ever).
     static func endlessly(_ connection: HostileServer.Connection, _ piece: String, limit: Int = 1 << 31) {
         let bytes = Array(piece.utf8)
@@ -82,28 +89,19 @@ import Testing
         },
         Case("Content-Length: 2^63-1", expect: .singledFail("larger than --max-response-size (8 MiB)")) {
             request, connection in
-            guard singled.contains(request.id) else {
-                connection.write(HostileServer.ok(HostileServer.document(request.id)))
-                return .keepOpen
-            }
+            if answersWell(request, connection) { return .keepOpen }
             connection.write("HTTP/1.1 200 OK\r\nContent-Length: 9223372036854775807\r\n\r\n{\"id\":")
             return .close
         },
         Case("a chunk of 2^63-1 bytes", expect: .singledFail("larger than --max-response-size (8 MiB)")) {
             request, connection in
-            guard singled.contains(request.id) else {
-                connection.write(HostileServer.ok(HostileServer.document(request.id)))
-                return .keepOpen
-            }
+            if answersWell(request, connection) { return .keepOpen }
             connection.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7fffffffffffffff\r\n{\"id\":")
             return .close
         },
         Case("an endless chunked body", expect: .singledFail("larger than --max-response-size (8 MiB)")) {
             request, connection in
-            guard singled.contains(request.id) else {
-                connection.write(HostileServer.ok(HostileServer.document(request.id)))
-                return .keepOpen
-            }
+            if answersWell(request, connection) { return .keepOpen }
             connection.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
             endlessly(connection, "4000\r\n" + String(repeating: " ", count: 0x4000) + "\r\n")
             return .close
@@ -122,19 +120,13 @@ import Testing
         }(),
         Case("a body that runs to a close that never comes", expect: .singledFail("larger than --max-response-size")) {
             request, connection in
-            guard singled.contains(request.id) else {
-                connection.write(HostileServer.ok(HostileServer.document(request.id)))
-                return .keepOpen
-            }
+            if answersWell(request, connection) { return .keepOpen }
             connection.write("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n[")
             endlessly(connection, String(repeating: "0,", count: 8192))
             return .close
         },
         Case("an endless stream of 100 Continue", expect: .singledFail("interim 1xx answers")) { request, connection in
-            guard singled.contains(request.id) else {
-                connection.write(HostileServer.ok(HostileServer.document(request.id)))
-                return .keepOpen
-            }
+            if answersWell(request, connection) { return .keepOpen }
             endlessly(connection, "HTTP/1.1 100 Continue\r\n\r\n", limit: 1 << 24)
             return .close
         },
