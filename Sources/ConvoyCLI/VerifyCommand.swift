@@ -71,6 +71,15 @@ struct VerifyCommand {
             return report(try verifier.verify(), against: verifier.manifestPath, console: console)
         }
         let verifier = CustodyVerifier(outputPath: outputPath, errorsPath: errorsPath, manifestPath: manifestPath)
+        // A missing file is said as missing, not as an empty manifest.
+        guard FileManager.default.fileExists(atPath: outputPath) else {
+            throw ConvoyError.input("\(outputPath) does not exist: nothing to verify")
+        }
+        guard FileManager.default.fileExists(atPath: verifier.manifestPath) else {
+            throw ConvoyError.input(
+                "no manifest at \(verifier.manifestPath): nothing to verify \(outputPath) against "
+                    + "(convoy fetch writes it beside the output; --manifest names another)")
+        }
         let checks: [CustodyVerifier.Check]
         if let exportPath {
             let export = ExportScanner(path: exportPath)
