@@ -72,8 +72,14 @@ struct FetchRunner {
         recorder.noteResume(store.resume)
         reportResume(store.resume)
         let shared = SharedRecorder(recorder)
-        let transport = DefaultTransport(
-            maxConnectionsPerHost: configuration.concurrency, limits: configuration.transportLimits)
+        let transport = FirstFailureTransport(
+            base: DefaultTransport(
+                maxConnectionsPerHost: configuration.concurrency, limits: configuration.transportLimits)
+        ) { [console] reason in
+            console.error(
+                "convoy: a request failed: \(reason); retrying with backoff (each id that keeps failing goes to the errors file)"
+            )
+        }
         let engine = FetchEngine(
             configuration: configuration, transport: transport, credentials: credentials, clock: ContinuousClock())
         let ids = input(engine.sender)
@@ -93,7 +99,9 @@ struct FetchRunner {
                 try? await Task.sleep(for: interval)
                 if Task.isCancelled { break }
                 let line = SummaryReport.progressLine(
-                    engine.progress(), elapsed: (ContinuousClock.now - started).seconds, job: job)
+                    engine.progress(), elapsed: (ContinuousClock.now - started).seconds, job: job,
+                    width: console.isTerminal
+                        ? ProgressLine.terminalColumns(environment: ProcessInfo.processInfo.environment) : .max)
                 if console.isTerminal { console.progress(line) } else { console.error("convoy: progress " + line) }
             }
         }
@@ -120,7 +128,8 @@ struct FetchRunner {
                 do {
                     try shared.recorder.withLock { try $0.checkpoint(manifest) }
                 } catch {
-                    console.error("convoy: warning: cannot write a checkpoint to \(manifestPath): \(error)")
+                    console.error(
+                        "convoy: warning: cannot write a checkpoint to \(manifestPath): \(ErrorText.describe(error))")
                 }
             }
         }
@@ -147,7 +156,8 @@ struct FetchRunner {
         console.clearProgress()
         let written = try record(
             summary, failure: failure, startedAt: startedAt, recorder: shared.recorder.withLock { $0 }, store: store)
-        console.error(SummaryReport.render(summary, outputPath: outputPath, errorsPath: errorsPath))
+        console.error(
+            SummaryReport.render(summary, outputPath: outputPath, errorsPath: errorsPath, total: inputLines))
         console.error("  manifest  \(manifestPath)" + (written ? "" : " (not written)"))
         if let failure { throw failure }
         return summary
@@ -169,7 +179,7 @@ struct FetchRunner {
             try recorder.record(manifest, stream: store.output.streamTally?.fingerprint)
             return true
         } catch {
-            console.error("convoy: error: cannot write the manifest \(manifestPath): \(error)")
+            console.error("convoy: error: cannot write the manifest \(manifestPath): \(ErrorText.describe(error))")
             if failure == nil { throw error }
             return false
         }
@@ -184,7 +194,7 @@ struct FetchRunner {
             apiBase: Redaction.url(configuration.apiBase),
             oauthClientId: custody.oauthClientId, startedAt: RecordEncoder.timestamp(startedAt),
             endedAt: RecordEncoder.timestamp(Date()), outcome: outcome,
-            message: failure.map { console.redacted(($0 as? ConvoyError)?.message ?? "\($0)") }, resumable: !streaming,
+            message: failure.map { console.redacted(ErrorText.describe($0)) }, resumable: !streaming,
             shard: configuration.shard?.description, input: custody.input(summary), counts: RunManifest.Counts(summary),
             limit: summary.limiter.map(RunManifest.Limit.init))
     }
