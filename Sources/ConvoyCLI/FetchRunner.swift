@@ -70,6 +70,7 @@ struct FetchRunner {
             ? try OutputStore(streamingTo: console.recordStream, errorsPath: errorsPath)
             : try OutputStore(outputPath: outputPath, errorsPath: errorsPath, expectedIDs: inputLines ?? 0)
         recorder.noteResume(store.resume)
+        let errorsBefore = FailureTally.size(of: errorsPath)
         reportResume(store.resume)
         let shared = SharedRecorder(recorder)
         let transport = FirstFailureTransport(
@@ -157,7 +158,9 @@ struct FetchRunner {
         let written = try record(
             summary, failure: failure, startedAt: startedAt, recorder: shared.recorder.withLock { $0 }, store: store)
         console.error(
-            SummaryReport.render(summary, outputPath: outputPath, errorsPath: errorsPath, total: inputLines))
+            SummaryReport.render(
+                summary, outputPath: outputPath, errorsPath: errorsPath, total: inputLines,
+                reasons: summary.failed > 0 ? FailureTally.reasons(in: errorsPath, from: errorsBefore) : []))
         console.error("  manifest  \(manifestPath)" + (written ? "" : " (not written)"))
         if let failure { throw failure }
         return summary

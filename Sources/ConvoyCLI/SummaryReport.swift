@@ -6,7 +6,12 @@ enum SummaryReport {
     /// The multi-line report printed on standard error when a run ends. It does not say how the
     /// run ended: ``ending(_:)`` (or the error) says that, after every other line.
     /// - Parameter total: the input's lines when known before the run, to count what is left.
-    static func render(_ summary: FetchSummary, outputPath: String, errorsPath: String, total: Int? = nil) -> String {
+    /// - Parameter reasons: the reasons of this run's failures, counted (``FailureTally``); the
+    ///   commonest three are shown.
+    static func render(
+        _ summary: FetchSummary, outputPath: String, errorsPath: String, total: Int? = nil,
+        reasons: [(reason: String, count: Int)] = []
+    ) -> String {
         let requests = max(summary.requests, 1)
         let share = 100 * Double(summary.throttled) / Double(requests)
         var lines: [String] = []
@@ -15,6 +20,11 @@ enum SummaryReport {
         var failed = "  failed    \(pad(summary.failed))"
         if summary.invalid > 0 { failed += "  (\(summary.invalid) not conversation ids)" }
         lines.append(failed)
+        for (index, reason) in reasons.prefix(3).enumerated() {
+            lines.append((index == 0 ? "  reasons   " : "            ") + "\(reason.reason) ×\(reason.count)")
+        }
+        let more = reasons.dropFirst(3).reduce(0) { $0 + $1.count }
+        if more > 0 { lines.append("            and \(more) more, for other reasons (see \(errorsPath))") }
         lines.append("  skipped   \(pad(summary.skipped))  (already recorded by an earlier run)")
         if summary.otherShards > 0 {
             lines.append("  others    \(pad(summary.otherShards))  (other shards' ids, left to their machines)")

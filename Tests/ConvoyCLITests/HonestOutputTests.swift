@@ -226,6 +226,24 @@ import Testing
         #expect(Self.lastLine(console.capturedError) == "convoy: done", "\(console.capturedError)")
     }
 
+    @Test func theFetchSummaryCountsTheReasonsOfItsFailures() async throws {
+        let scratch = try TemporaryDirectory()
+        let server = try MockAPIServer.start(MockServerConfiguration(missingPerMille: 500))
+        defer { server.shutdown() }
+        let input = try writeIDs(MockConversationStore.sampleIDs(count: 40, seed: 9), in: scratch)
+        let (status, console) = await convoy([
+            "fetch", input, "--api-base", server.baseURL.absoluteString, "--output", scratch.file("o.ndjson"),
+            "--no-progress",
+        ])
+        let text = console.capturedError
+        #expect(status == 2)
+        let failed = try #require(text.firstMatch(of: #/  failed +(\d+)/#).map { Int($0.1)! })
+        #expect(failed > 0 && failed == lineCount(scratch.file("o.errors.ndjson")))
+        #expect(text.contains("  reasons   not found (HTTP 404) ×\(failed)\n"), "\(text)")
+        #expect(
+            Self.lastLine(text) == "convoy: done: \(failed) ids failed (reasons in \(scratch.file("o.errors.ndjson")))")
+    }
+
     @Test func fetchChecksItsOutputsBeforeAnyRequest() async throws {
         let scratch = try TemporaryDirectory()
         try Data().write(to: URL(fileURLWithPath: scratch.file("plain")))
