@@ -21,8 +21,8 @@ struct LoadTestCommand {
                                 replaced per request by the next id of --ids (cycled) or a random UUID
           --method M            HTTP method (default GET)
           --header 'N: V'       a request header (repeatable)
-          --body TEXT           a request body (or --body-file FILE)
-          --ids FILE            ids for '{id}', one per line
+          --body TEXT           a request body (or --body-file FILE, '-' for standard input)
+          --ids FILE            ids for '{id}', one per line ('-': standard input)
           --region, --api-base, --login-base, --token, --credentials, GENESYSCLOUD_* variables:
                                 as for 'convoy fetch'; a token is sent as 'Authorization: Bearer …'
           --tokens FILE         with --find-limit: bearer tokens, one per line; right after the first 429
@@ -48,17 +48,23 @@ struct LoadTestCommand {
           --threshold EXPR      fail (exit 99) unless EXPR holds (repeatable): p50, p90, p95, p99,
                                 p99.9, max (ms or s), http_429_rate, http_req_failed (%), rate (/s),
                                 dropped, limit (/s), e.g. 'p99<500ms' 'http_429_rate<1%' 'limit>=95/s'
-          --summary-export F    the summary (and the limiter report) as JSON
+          --summary-export F    the summary as JSON in k6's shape (metrics http_reqs, http_req_duration,
+                                http_req_failed… with thresholds {"ok": …}), the limiter report beside
           --timeline F          the per-second timeline as CSV
           --chart F             the per-second timeline as an SVG chart
-          --requests F          one NDJSON line per request
+          --requests F          one NDJSON line per request (its error when no answer came)
+                                Any one of these four may be '-': standard output (the report moves to
+                                standard error). Every path is checked before the first request.
           --no-progress         no live progress line on a terminal
 
         A 429 is what this tool studies: it is counted apart from failures (5xx, no answer).
         Latency is measured from when a request was due (free of coordinated omission) and from when
-        it was sent. Ctrl-C stops the test and prints the summary of what ran.
+        it was sent. Ctrl-C stops the test and prints the summary of what ran. The summary lists the
+        commonest failure reasons and ends with the result: done, interrupted, or failed and why.
+        Durations take ms, s, m, h and compounds (1m30s).
 
-        EXIT STATUS: 0 done, 1 error, 64 usage error, 99 a threshold failed, 130 interrupted.
+        EXIT STATUS: 0 done, 1 error (or no request was answered at all: nothing was measured),
+        64 usage error, 99 a threshold failed, 130 interrupted.
 
         EXAMPLES:
           convoy mock-server --port 8080 --limit 100 --window 1 &
@@ -112,7 +118,13 @@ struct LoadTestCommand {
         if let text = try arguments.value("body") { body = Data(text.utf8) }
         if let file = try arguments.value("body-file") {
             guard body == nil else { throw ConvoyError.usage("give --body or --body-file, not both") }
-            guard let data = FileManager.default.contents(atPath: file) else {
+            if file == "-", try arguments.value("ids") == "-" {
+                throw ConvoyError.usage("--ids and --body-file cannot both read standard input")
+            }
+            let data =
+                file == "-"
+                ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: file)
+            guard let data else {
                 throw ConvoyError.usage("cannot read --body-file \(file)")
             }
             body = data
