@@ -380,7 +380,10 @@ struct FetchCommand {
     static func region(_ arguments: inout Arguments, environment: [String: String]) throws -> GenesysRegion? {
         try (try arguments.value("region") ?? environment["GENESYSCLOUD_REGION"]).map { name in
             guard let region = GenesysRegion(name) else {
-                throw ConvoyError.usage("unknown region '\(name)'; valid regions: \(GenesysRegion.validNames)")
+                let names = GenesysRegion.all.flatMap { [$0.name, $0.host] }
+                throw ConvoyError.usage(
+                    "unknown region '\(name)'\(Suggestion.hint(for: name.lowercased(), in: names)); "
+                        + "valid regions: \(GenesysRegion.validNames)")
             }
             return region
         }

@@ -292,6 +292,9 @@ import Testing
                 "-",
             ],
             "only one output can be standard output ('-'), not --chart and --requests", help: "loadtest"),
+        UsageCase(
+            ["fetch", "--region", "eu-wset-1"],
+            "unknown region 'eu-wset-1' (did you mean 'eu-west-1'?); valid regions: \(GenesysRegion.validNames)"),
         UsageCase(["fecth"], "unknown command 'fecth' (did you mean 'fetch'?)", help: nil),
         UsageCase(["help", "bogus"], "no help for 'bogus': not a command", help: nil),
         UsageCase(["help", "lodtest"], "no help for 'lodtest': not a command (did you mean 'loadtest'?)", help: nil),
