@@ -13,6 +13,7 @@ public enum ConvoyCommandLine {
           loadtest       drive load at any rate-limited HTTP API and say what its limiter is
           enrich         put the fetched records beside the export they came from; report the fields recovered
           verify         check an output (or an enrich folder) against its manifest: nothing added, dropped or altered
+          report         one HTML file for counsel: run history, verify result, hashes, fields recovered, ids missing
           demo           the whole stack against the embedded mock API, offline, in under a minute
           mock-server    run the mock Genesys API on 127.0.0.1 (load-test a client's rate limiting)
           mock-export    write a stripped export of the mock's conversations (to try fetch --from-export and enrich)
@@ -25,7 +26,8 @@ public enum ConvoyCommandLine {
     /// Each command and its help, whose `--options` are the options it takes.
     static let commands: [(name: String, help: String)] = [
         ("fetch", FetchCommand.help), ("loadtest", LoadTestCommand.help), ("enrich", EnrichCommand.help),
-        ("verify", VerifyCommand.help), ("demo", DemoCommand.help), ("mock-server", MockServerCommand.help),
+        ("verify", VerifyCommand.help), ("report", ReportCommand.help), ("demo", DemoCommand.help),
+        ("mock-server", MockServerCommand.help),
         ("mock-export", MockExportCommand.help), ("completion", CompletionCommand.help),
     ]
 
@@ -71,6 +73,9 @@ public enum ConvoyCommandLine {
             case "verify":
                 if wantsHelp { return show(VerifyCommand.help, console) }
                 return try await VerifyCommand(arguments: rest).run(console: console)
+            case "report":
+                if wantsHelp { return show(ReportCommand.help, console) }
+                return try await ReportCommand(arguments: rest).run(console: console)
             case "demo":
                 if wantsHelp { return show(DemoCommand.help, console) }
                 return try await DemoCommand(arguments: rest).run(console: console)

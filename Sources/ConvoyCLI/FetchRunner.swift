@@ -1,5 +1,6 @@
 import Convoy
 import Foundation
+import Glibc
 import Synchronization
 
 #if canImport(FoundationNetworking)
@@ -192,7 +193,7 @@ struct FetchRunner {
     private func manifest(
         _ summary: FetchSummary, outcome: RunManifest.Outcome, failure: Error?, startedAt: Date
     ) -> RunManifest {
-        RunManifest(
+        var manifest = RunManifest(
             tool: "convoy \(Self.version)", command: custody.command.map(console.redacted),
             apiBase: Redaction.url(configuration.apiBase),
             oauthClientId: custody.oauthClientId, startedAt: RecordEncoder.timestamp(startedAt),
@@ -200,6 +201,22 @@ struct FetchRunner {
             message: failure.map { console.redacted(ErrorText.describe($0)) }, resumable: !streaming,
             shard: configuration.shard?.description, input: custody.input(summary), counts: RunManifest.Counts(summary),
             limit: summary.limiter.map(RunManifest.Limit.init))
+        manifest.user = Self.operatorName
+        manifest.host = Self.hostName
+        return manifest
+    }
+
+    /// The user the process runs as: its password entry's name, else `USER`.
+    static var operatorName: String? {
+        if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name { return String(cString: name) }
+        return ProcessInfo.processInfo.environment["USER"]
+    }
+
+    /// This machine's host name.
+    static var hostName: String? {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return nil }
+        return String(cString: buffer)
     }
 
     private func reportFound(_ found: RunManifest.Found) {
