@@ -128,6 +128,7 @@ struct DemoCommand {
         console.error(
             "convoy demo: try  jq -c '{id, legal_hold: [.conversation.participants[].attributes.legal_hold][0]}' "
                 + "\(outputPath) | head")
+        console.error("convoy demo: done")
         return 0
     }
 }

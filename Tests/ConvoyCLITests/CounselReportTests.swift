@@ -28,7 +28,15 @@ import Testing
         ])
         #expect(fetch.status == 2, "\(fetch.console.capturedError)")
         let enrich = await convoy(["enrich", export, "--records", fixture.output, "--out", fixture.enriched])
-        #expect([0, 2].contains(enrich.status), "\(enrich.console.capturedError)")
+        #expect(enrich.status == 2, "\(enrich.console.capturedError)")
+        // The enrich summary, too, says how it ended, last.
+        let last = enrich.console.capturedOutput.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(
+            last.wholeMatch(
+                of:
+                    #/convoy enrich: done: [1-9]\d* ids without a record, 0 invalid \(each with its reason in .*report\.ndjson\)/#
+            )
+                != nil, "\(last)")
         return fixture
     }
 

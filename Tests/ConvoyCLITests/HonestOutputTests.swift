@@ -2,6 +2,7 @@ import Convoy
 import ConvoyLoad
 import ConvoyMock
 import Foundation
+import Glibc
 import Testing
 
 @testable import ConvoyCLI
@@ -144,6 +145,24 @@ import Testing
             progress, elapsed: 90, total: 300, currentRate: 198.4, targetRate: 200, width: 200)
         #expect(
             wide == "1m30s/5m00s  30 %  rate 198/200/s  sent 123456  in flight 456  429s 4321  failed 12  dropped 7")
+    }
+
+    @Test func theWidthComesFromTheTerminalElseCOLUMNSElse80() {
+        // Under the test runner standard error is a file or a pipe, so the window size is not asked.
+        guard isatty(STDERR_FILENO) == 0 else { return }
+        #expect(ProgressLine.terminalColumns(environment: ["COLUMNS": "57"]) == 57)
+        #expect(ProgressLine.terminalColumns(environment: ["COLUMNS": "wide"]) == 80)
+        #expect(ProgressLine.terminalColumns(environment: [:]) == 80)
+    }
+
+    @Test func aLineTooNarrowKeepsWhatFitsElseTheFirstCut() {
+        var line = ProgressLine()
+        line.add("1m30s/5m00s", priority: 0)
+        line.add("30 %", priority: 1)
+        #expect(line.fitted(width: 4) == "1m3", "nothing fits: the first, cut")
+        #expect(line.fitted(width: 8) == "30 %", "what fits of the rest, when the first does not")
+        #expect(line.fitted(width: 12) == "1m30s/5m00s")
+        #expect(line.fitted(width: 18) == "1m30s/5m00s  30 %")
     }
 
     // MARK: fetch
