@@ -18,7 +18,7 @@ struct ReportCommand {
           - the ids the fetch could not record, each with its reason.
 
         OPTIONS:
-          --html FILE           the report to write (required)
+          --html FILE           the report to write (required; '-': standard output)
           --enriched DIR        the folder of 'convoy enrich --out DIR'
           --errors FILE         the errors file (default: the one the manifest names)
           --manifest FILE       the manifest (default: the output name with .manifest.ndjson)
@@ -86,9 +86,13 @@ struct ReportCommand {
             report.enrichFiles = Self.records(
                 (enrichedPath as NSString).appendingPathComponent("report.ndjson"), limit: .max)
         }
-        let file = try AtomicFile.Writer(path: htmlPath)
-        try file.write(Array(report.html().utf8))
-        try file.commit()
+        if htmlPath == "-" {
+            console.print(report.html())
+        } else {
+            let file = try AtomicFile.Writer(path: htmlPath)
+            try file.write(Array(report.html().utf8))
+            try file.commit()
+        }
         let verified = report.verified
         console.error(
             "convoy report: \(htmlPath): \(report.runs.count) manifest line\(report.runs.count == 1 ? "" : "s"), "

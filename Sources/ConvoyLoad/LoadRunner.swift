@@ -41,6 +41,7 @@ public final class LoadRunner<C: Clock>: Sendable where C.Duration == Duration {
         public var dropped = 0
         public var inFlight: Int { sent - answered }
 
+        /// Nothing counted yet.
         public init() {}
     }
 

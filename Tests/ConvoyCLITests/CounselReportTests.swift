@@ -95,6 +95,14 @@ import Testing
         #expect(!page.contains("href=") && !page.contains("url(http"))
     }
 
+    @Test func theReportCanGoToStandardOutput() async throws {
+        let fixture = try await Self.fixture()
+        let (status, console) = await convoy(["report", fixture.output, "--html", "-"])
+        #expect(status == 0)
+        #expect(console.capturedOutput.hasPrefix("<!DOCTYPE html>") && console.capturedOutput.contains("Verified"))
+        #expect(console.capturedError == "convoy report: -: 1 manifest line, verified\n")
+    }
+
     @Test func aTamperedOutputIsReportedAsNotVerified() async throws {
         let fixture = try await Self.fixture()
         var text = try String(contentsOfFile: fixture.output, encoding: .utf8)
