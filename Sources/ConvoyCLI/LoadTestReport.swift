@@ -32,8 +32,8 @@ enum LoadTestReport {
         }
     }
 
-    /// How the run ended, given what it measured: no answer at all outranks the thresholds, which
-    /// outrank an interruption's figures only when it was not interrupted.
+    /// How the run ended, given what it measured: not one answer outranks everything (nothing was
+    /// measured); an interruption outranks the thresholds, which are not judged on part of a run.
     static func ending(
         summary: LoadSummary, verdicts: [(Threshold, Double?, Bool)], interrupted: Bool
     ) -> Ending {

@@ -58,6 +58,25 @@ import Testing
         #expect(lines.allSatisfy { $0["error"] as? String == reason && $0["status"] is NSNull })
     }
 
+    @Test func anInterruptedLoadTestSaysSoLast() async throws {
+        let server = try MockAPIServer.start(MockServerConfiguration())
+        defer { server.shutdown() }
+        let console = Console.capturing()
+        let run = Task {
+            await ConvoyCommandLine.main(
+                [
+                    "loadtest", server.baseURL.absoluteString + "/x", "--rate", "20/s", "--duration", "1m",
+                    "--no-progress", "--threshold", "p99<1ms",
+                ], environment: [:], console: console)
+        }
+        try await waitUntil { server.counters().requests >= 3 }
+        run.cancel()
+        #expect(await run.value == 130)
+        let output = console.capturedOutput
+        #expect(Self.lastLine(output) == "RESULT     interrupted (Ctrl-C): the figures are of what ran", "\(output)")
+        #expect(!output.contains("LOAD TEST (interrupted"))
+    }
+
     @Test(arguments: ["--chart", "--summary-export", "--timeline", "--requests"])
     func anUnwritableOutputFailsBeforeAnyRequest(_ option: String) async throws {
         let scratch = try TemporaryDirectory()
