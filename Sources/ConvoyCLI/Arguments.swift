@@ -119,8 +119,33 @@ struct Arguments {
             if option.name.isEmpty {
                 throw ConvoyError.usage("unexpected argument '\(option.value!)'")
             }
-            throw ConvoyError.usage("unknown option --\(option.name)")
+            throw Self.unknown(option.name, known: [])
         }
+    }
+
+    /// Rejects the first option not in `known`, before any other check can speak: a typo is
+    /// reported as a typo (with the nearest known option), not as whatever it left unset.
+    func rejectUnknownOptions(known: Set<String>) throws {
+        if let option = options.first(where: { !$0.name.isEmpty && !known.contains($0.name) }) {
+            throw Self.unknown(option.name, known: known.sorted())
+        }
+    }
+
+    /// Every `--option` that `help` names: the options a command takes, for
+    /// ``rejectUnknownOptions(known:)``, did-you-mean and shell completion. `help` is always known.
+    static func options(in help: String) -> Set<String> {
+        var names: Set<String> = ["help"]
+        var rest = help[...]
+        while let range = rest.range(of: "--") {
+            let name = rest[range.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "-" }
+            if let first = name.first, first.isLetter { names.insert(String(name)) }
+            rest = rest[range.upperBound...]
+        }
+        return names
+    }
+
+    private static func unknown(_ name: String, known: [String]) -> ConvoyError {
+        ConvoyError.usage("unknown option --\(name)" + Suggestion.hint(for: name, in: known, prefix: "--"))
     }
 
     /// `arguments` as a record may keep them: see ``Redaction/arguments(_:)``.

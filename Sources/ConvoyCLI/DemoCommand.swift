@@ -112,7 +112,10 @@ struct DemoCommand {
                 "convoy demo: used \(SummaryReport.format(100 * answered / (allowed * summary.wallSeconds), digits: 1)) % "
                     + "of the budget (\(SummaryReport.format(allowed, digits: 1)) requests/s allowed)")
         }
-        if summary.interrupted { return 130 }
+        if summary.interrupted {
+            console.error("convoy demo: interrupted: the steps after the fetch did not run")
+            return 130
+        }
 
         console.error("convoy demo: 3. enrich \(exportPath) --records \(outputPath) --out \(enrichedPath)")
         var enrich = Enricher.Configuration(
@@ -125,6 +128,7 @@ struct DemoCommand {
         console.error(
             "convoy demo: try  jq -c '{id, legal_hold: [.conversation.participants[].attributes.legal_hold][0]}' "
                 + "\(outputPath) | head")
+        console.error("convoy demo: done")
         return 0
     }
 }

@@ -133,8 +133,7 @@ struct EnrichCommand {
     static func printSummary(_ summary: EnrichSummary, directory: String, console: Console) {
         console.print(
             "convoy enrich: \(summary.files) export file\(summary.files == 1 ? "" : "s"), \(summary.ids) ids: "
-                + "\(summary.withRecord) with a record, \(summary.noRecord) without, \(summary.invalid) invalid"
-                + (summary.complete ? "" : " (interrupted: the files not listed in the report were not done)"))
+                + "\(summary.withRecord) with a record, \(summary.noRecord) without, \(summary.invalid) invalid")
         let width = max(5, summary.fields.map(\.field.count).max() ?? 0)
         func pad(_ text: String, _ count: Int, left: Bool = false) -> String {
             let padding = String(repeating: " ", count: max(0, count - text.count))
@@ -157,5 +156,18 @@ struct EnrichCommand {
                 "note: the records files hold \(summary.duplicateRecords) repeated records (the first was used) "
                     + "and \(summary.unreadableRecords) lines that are not records")
         }
+        console.print(ending(summary, report: report))
+    }
+
+    /// The summary's last line: how the run ended.
+    static func ending(_ summary: EnrichSummary, report: String) -> String {
+        if !summary.complete {
+            return "convoy enrich: interrupted: the files not listed in the report were not done; run it again"
+        }
+        if !summary.accountedInFull {
+            return "convoy enrich: done: \(summary.noRecord) ids without a record, \(summary.invalid) invalid "
+                + "(each with its reason in \(report))"
+        }
+        return "convoy enrich: done"
     }
 }

@@ -275,6 +275,10 @@ struct FetchCommand {
         if interval == nil, exportPath == nil, input == nil || input == "-", isatty(STDIN_FILENO) == 1 {
             console.error("convoy: reading ids from standard input (one per line; Ctrl-D ends)")
         }
+        // And the outputs: a folder that cannot take them is said before any request, the login's too.
+        for (option, path) in [("--output", outputPath), ("--errors", errorsPath), ("--manifest", manifestPath)] {
+            try OutputPathCheck.check(path, option: option)
+        }
         if outputPath == "-" {
             // A reader that goes away must surface as EPIPE on write, not kill the process unannounced.
             signal(SIGPIPE, SIG_IGN)
@@ -314,6 +318,7 @@ struct FetchCommand {
         if let tokenRequests {
             console.error("  tokens    \(tokenRequests()) token requests (OAuth client credentials)")
         }
+        console.error(SummaryReport.ending(summary, errorsPath: errorsPath))
         if summary.interrupted { return 130 }
         return summary.failed > 0 ? 2 : 0
     }
@@ -375,7 +380,10 @@ struct FetchCommand {
     static func region(_ arguments: inout Arguments, environment: [String: String]) throws -> GenesysRegion? {
         try (try arguments.value("region") ?? environment["GENESYSCLOUD_REGION"]).map { name in
             guard let region = GenesysRegion(name) else {
-                throw ConvoyError.usage("unknown region '\(name)'; valid regions: \(GenesysRegion.validNames)")
+                let names = GenesysRegion.all.flatMap { [$0.name, $0.host] }
+                throw ConvoyError.usage(
+                    "unknown region '\(name)'\(Suggestion.hint(for: name.lowercased(), in: names)); "
+                        + "valid regions: \(GenesysRegion.validNames)")
             }
             return region
         }

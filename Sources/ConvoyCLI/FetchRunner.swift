@@ -1,5 +1,6 @@
 import Convoy
 import Foundation
+import Glibc
 import Synchronization
 
 #if canImport(FoundationNetworking)
@@ -70,10 +71,16 @@ struct FetchRunner {
             ? try OutputStore(streamingTo: console.recordStream, errorsPath: errorsPath)
             : try OutputStore(outputPath: outputPath, errorsPath: errorsPath, expectedIDs: inputLines ?? 0)
         recorder.noteResume(store.resume)
+        let errorsBefore = FailureTally.size(of: errorsPath)
         reportResume(store.resume)
         let shared = SharedRecorder(recorder)
-        let transport = DefaultTransport(
-            maxConnectionsPerHost: configuration.concurrency, limits: configuration.transportLimits)
+        let transport = FirstFailureTransport(
+            base: DefaultTransport(
+                maxConnectionsPerHost: configuration.concurrency, limits: configuration.transportLimits)
+        ) { [console] reason in
+            console.error(
+                "convoy: a request failed: \(reason) (an id that keeps failing goes to the errors file with its reason)")
+        }
         var configuration = configuration
         configuration.expectedIDs = inputLines
         let engine = FetchEngine(
@@ -95,7 +102,9 @@ struct FetchRunner {
                 try? await Task.sleep(for: interval)
                 if Task.isCancelled { break }
                 let line = SummaryReport.progressLine(
-                    engine.progress(), elapsed: (ContinuousClock.now - started).seconds, job: job)
+                    engine.progress(), elapsed: (ContinuousClock.now - started).seconds, job: job,
+                    width: console.isTerminal
+                        ? ProgressLine.terminalColumns(environment: ProcessInfo.processInfo.environment) : .max)
                 if console.isTerminal { console.progress(line) } else { console.error("convoy: progress " + line) }
             }
         }
@@ -122,7 +131,8 @@ struct FetchRunner {
                 do {
                     try shared.recorder.withLock { try $0.checkpoint(manifest) }
                 } catch {
-                    console.error("convoy: warning: cannot write a checkpoint to \(manifestPath): \(error)")
+                    console.error(
+                        "convoy: warning: cannot write a checkpoint to \(manifestPath): \(ErrorText.describe(error))")
                 }
             }
         }
@@ -149,7 +159,10 @@ struct FetchRunner {
         console.clearProgress()
         let written = try record(
             summary, failure: failure, startedAt: startedAt, recorder: shared.recorder.withLock { $0 }, store: store)
-        console.error(SummaryReport.render(summary, outputPath: outputPath, errorsPath: errorsPath))
+        console.error(
+            SummaryReport.render(
+                summary, outputPath: outputPath, errorsPath: errorsPath, total: inputLines,
+                reasons: summary.failed > 0 ? FailureTally.reasons(in: errorsPath, from: errorsBefore) : []))
         console.error("  manifest  \(manifestPath)" + (written ? "" : " (not written)"))
         if let failure { throw failure }
         return summary
@@ -171,7 +184,7 @@ struct FetchRunner {
             try recorder.record(manifest, stream: store.output.streamTally?.fingerprint)
             return true
         } catch {
-            console.error("convoy: error: cannot write the manifest \(manifestPath): \(error)")
+            console.error("convoy: error: cannot write the manifest \(manifestPath): \(ErrorText.describe(error))")
             if failure == nil { throw error }
             return false
         }
@@ -181,14 +194,30 @@ struct FetchRunner {
     private func manifest(
         _ summary: FetchSummary, outcome: RunManifest.Outcome, failure: Error?, startedAt: Date
     ) -> RunManifest {
-        RunManifest(
+        var manifest = RunManifest(
             tool: "convoy \(Self.version)", command: custody.command.map(console.redacted),
             apiBase: Redaction.url(configuration.apiBase),
             oauthClientId: custody.oauthClientId, startedAt: RecordEncoder.timestamp(startedAt),
             endedAt: RecordEncoder.timestamp(Date()), outcome: outcome,
-            message: failure.map { console.redacted(($0 as? ConvoyError)?.message ?? "\($0)") }, resumable: !streaming,
+            message: failure.map { console.redacted(ErrorText.describe($0)) }, resumable: !streaming,
             shard: configuration.shard?.description, input: custody.input(summary), counts: RunManifest.Counts(summary),
             limit: summary.limiter.map(RunManifest.Limit.init))
+        manifest.user = Self.operatorName
+        manifest.host = Self.hostName
+        return manifest
+    }
+
+    /// The user the process runs as: its password entry's name, else `USER`.
+    static var operatorName: String? {
+        if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name { return String(cString: name) }
+        return ProcessInfo.processInfo.environment["USER"]
+    }
+
+    /// This machine's host name.
+    static var hostName: String? {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return nil }
+        return String(cString: buffer)
     }
 
     private func reportFound(_ found: RunManifest.Found) {

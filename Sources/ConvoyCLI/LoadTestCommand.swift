@@ -21,8 +21,8 @@ struct LoadTestCommand {
                                 replaced per request by the next id of --ids (cycled) or a random UUID
           --method M            HTTP method (default GET)
           --header 'N: V'       a request header (repeatable)
-          --body TEXT           a request body (or --body-file FILE)
-          --ids FILE            ids for '{id}', one per line
+          --body TEXT           a request body (or --body-file FILE, '-' for standard input)
+          --ids FILE            ids for '{id}', one per line ('-': standard input)
           --region, --api-base, --login-base, --token, --credentials, GENESYSCLOUD_* variables:
                                 as for 'convoy fetch'; a token is sent as 'Authorization: Bearer …'
           --tokens FILE         with --find-limit: bearer tokens, one per line; right after the first 429
@@ -48,17 +48,23 @@ struct LoadTestCommand {
           --threshold EXPR      fail (exit 99) unless EXPR holds (repeatable): p50, p90, p95, p99,
                                 p99.9, max (ms or s), http_429_rate, http_req_failed (%), rate (/s),
                                 dropped, limit (/s), e.g. 'p99<500ms' 'http_429_rate<1%' 'limit>=95/s'
-          --summary-export F    the summary (and the limiter report) as JSON
+          --summary-export F    the summary as JSON in k6's shape (metrics http_reqs, http_req_duration,
+                                http_req_failed… with thresholds {"ok": …}), the limiter report beside
           --timeline F          the per-second timeline as CSV
           --chart F             the per-second timeline as an SVG chart
-          --requests F          one NDJSON line per request
+          --requests F          one NDJSON line per request (its error when no answer came)
+                                Any one of these four may be '-': standard output (the report moves to
+                                standard error). Every path is checked before the first request.
           --no-progress         no live progress line on a terminal
 
         A 429 is what this tool studies: it is counted apart from failures (5xx, no answer).
         Latency is measured from when a request was due (free of coordinated omission) and from when
-        it was sent. Ctrl-C stops the test and prints the summary of what ran.
+        it was sent. Ctrl-C stops the test and prints the summary of what ran. The summary lists the
+        commonest failure reasons and ends with the result: done, interrupted, or failed and why.
+        Durations take ms, s, m, h and compounds (1m30s).
 
-        EXIT STATUS: 0 done, 1 error, 64 usage error, 99 a threshold failed, 130 interrupted.
+        EXIT STATUS: 0 done, 1 error (or no request was answered at all: nothing was measured),
+        64 usage error, 99 a threshold failed, 130 interrupted.
 
         EXAMPLES:
           convoy mock-server --port 8080 --limit 100 --window 1 &
@@ -69,6 +75,12 @@ struct LoadTestCommand {
     enum Mode: Equatable {
         case schedule(LoadSchedule)
         case findLimit
+
+        /// The schedule, for the open and closed models.
+        var schedule: LoadSchedule? {
+            if case .schedule(let schedule) = self { return schedule }
+            return nil
+        }
     }
 
     var url: String
@@ -106,13 +118,22 @@ struct LoadTestCommand {
         if let text = try arguments.value("body") { body = Data(text.utf8) }
         if let file = try arguments.value("body-file") {
             guard body == nil else { throw ConvoyError.usage("give --body or --body-file, not both") }
-            guard let data = FileManager.default.contents(atPath: file) else {
+            if file == "-", try arguments.value("ids") == "-" {
+                throw ConvoyError.usage("--ids and --body-file cannot both read standard input")
+            }
+            let data =
+                file == "-"
+                ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: file)
+            guard let data else {
                 throw ConvoyError.usage("cannot read --body-file \(file)")
             }
             body = data
         }
         if let file = try arguments.value("ids") {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            let data =
+                file == "-"
+                ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: file)
+            guard let data, let text = String(data: data, encoding: .utf8) else {
                 throw ConvoyError.usage("cannot read --ids \(file)")
             }
             ids = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -171,6 +192,15 @@ struct LoadTestCommand {
         showProgress = try !arguments.flag("no-progress")
         let positionals = arguments.takePositionals()
         try arguments.finish()
+        let streamed = [
+            ("summary-export", summaryExport), ("timeline", timelinePath), ("chart", chartPath),
+            ("requests", requestsPath),
+        ].filter { $0.1 == "-" }.map(\.0)
+        guard streamed.count <= 1 else {
+            throw ConvoyError.usage(
+                "only one output can be standard output ('-'), not "
+                    + streamed.map { "--" + $0 }.joined(separator: " and "))
+        }
 
         guard positionals.count == 1, let target = positionals.first else {
             throw ConvoyError.usage(
@@ -240,7 +270,36 @@ struct LoadTestCommand {
         }
     }
 
+    /// The files the run writes, opened before any request is sent: a path that cannot be written
+    /// fails the run before it costs any load.
+    private struct Outputs {
+        var summary: AtomicFile.Writer?
+        var timeline: AtomicFile.Writer?
+        var chart: AtomicFile.Writer?
+        var requests: AtomicFile.Writer?
+    }
+
+    /// True when an output streams to standard output: the report goes to standard error then.
+    var streamsToStandardOutput: Bool { [summaryExport, timelinePath, chartPath, requestsPath].contains("-") }
+
+    private func openOutputs() throws -> Outputs {
+        func open(_ path: String?, _ option: String) throws -> AtomicFile.Writer? {
+            guard let path, path != "-" else { return nil }
+            try OutputPathCheck.check(path, option: "--" + option)
+            do {
+                // A new file renamed into place: never written through a link planted at `path`.
+                return try AtomicFile.Writer(path: path)
+            } catch {
+                throw ConvoyError.output("--\(option) \(path) cannot be written: \(ErrorText.describe(error))")
+            }
+        }
+        return Outputs(
+            summary: try open(summaryExport, "summary-export"), timeline: try open(timelinePath, "timeline"),
+            chart: try open(chartPath, "chart"), requests: try open(requestsPath, "requests"))
+    }
+
     func run(console: Console) async throws -> Int32 {
+        let outputs = try openOutputs()
         let (credentials, _) = try await authentication.provider()
         let transport = AuthorizingTransport(
             base: DefaultTransport(
@@ -260,6 +319,7 @@ struct LoadTestCommand {
         let runner = LoadRunner(transport: transport, clock: ContinuousClock()) { request($0, token: 0) }
         console.error("convoy loadtest: \(method) \(Redaction.url(text: url))")
         let started = ContinuousClock.now
+        let startedAt = Date()
         let work = Task { () -> (LoadRunner<ContinuousClock>.Result, LimiterReport?, LoadSchedule?) in
             switch mode {
             case .schedule(let schedule):
@@ -286,14 +346,25 @@ struct LoadTestCommand {
         }
         let trap = SignalTrap { _ in work.cancel() }
         defer { trap.cancel() }
+        let (total, plan) = (planned, mode.schedule)
         let progress = Task { [console, showProgress] in
             guard showProgress, console.isTerminal else { return }
+            // The current rate: requests sent over the last second, from samples a quarter-second apart.
+            var recent: [(time: Double, sent: Int)] = []
             while !Task.isCancelled {
                 let now = runner.progress()
                 let elapsed = (ContinuousClock.now - started).seconds
+                recent.append((elapsed, now.sent))
+                recent.removeAll { $0.time < elapsed - 1.001 }
+                let span = elapsed - (recent.first?.time ?? elapsed)
+                let current = span > 0 ? Double(now.sent - (recent.first?.sent ?? 0)) / span : 0
                 console.progress(
-                    "\(Int(elapsed)) s  sent \(now.sent)  in flight \(now.inFlight)  429s \(now.throttled)  "
-                        + "failed \(now.failed)  dropped \(now.dropped)")
+                    Self.progressLine(
+                        now, elapsed: elapsed, total: total, currentRate: current,
+                        targetRate: plan.flatMap { plan in
+                            if case .open = plan.model { plan.targetRate(at: elapsed) } else { nil }
+                        },
+                        width: ProgressLine.terminalColumns(environment: ProcessInfo.processInfo.environment)))
                 try? await Task.sleep(for: .milliseconds(250))
             }
         }
@@ -304,38 +375,82 @@ struct LoadTestCommand {
         }
         progress.cancel()
         console.clearProgress()
+        // A schedule that ran to its end lasted its whole duration, though its last answer came sooner.
+        let elapsed = result.interrupted ? result.elapsed : max(result.elapsed, schedule?.duration ?? 0)
         let summary = LoadSummary(
-            samples: result.samples, dropped: result.dropped, elapsed: result.elapsed, schedule: schedule)
+            samples: result.samples, dropped: result.dropped, elapsed: elapsed, schedule: schedule)
         let verdicts = thresholds.map { threshold -> (Threshold, Double?, Bool) in
             let value = summary.value(of: threshold.metric, limit: report)
             return (threshold, value, value.map(threshold.holds) ?? false)
         }
-        console.print(
-            LoadTestReport.render(
-                summary: summary, report: report, mode: mode, maxInFlight: maxInFlight, verdicts: verdicts,
-                interrupted: result.interrupted))
-        try export(summary: summary, report: report, samples: result.samples)
-        if result.interrupted { return 130 }
-        return verdicts.allSatisfy { $0.2 } ? 0 : 99
+        let ending = LoadTestReport.ending(summary: summary, verdicts: verdicts, interrupted: result.interrupted)
+        try export(
+            summary: summary, report: report, samples: result.samples, verdicts: verdicts, outputs: outputs,
+            startedAt: startedAt, console: console)
+        let text = LoadTestReport.render(
+            summary: summary, report: report, mode: mode, maxInFlight: maxInFlight, verdicts: verdicts,
+            ending: ending)
+        if streamsToStandardOutput { console.error(text) } else { console.print(text) }
+        return ending.status
     }
 
-    private func export(summary: LoadSummary, report: LimiterReport?, samples: [LoadSample]) throws {
-        if let summaryExport {
-            struct Export: Encodable {
-                var summary: LoadSummary
-                var limiter: LimiterReport?
-            }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try write(try encoder.encode(Export(summary: summary, limiter: report)), to: summaryExport)
+    /// Seconds of load planned: the schedule's duration, or --find-limit's cap.
+    var planned: Double {
+        switch mode {
+        case .schedule(let schedule): schedule.duration
+        case .findLimit: maxDuration
         }
-        if let timelinePath { try write(Data(summary.timelineCSV.utf8), to: timelinePath) }
-        if let chartPath {
+    }
+
+    /// The live line, fitted to `width` columns: elapsed of the total and the share done, the
+    /// rate over the last second beside the schedule's target, then the counts.
+    static func progressLine(
+        _ progress: LoadRunner<ContinuousClock>.Progress, elapsed: Double, total: Double, currentRate: Double,
+        targetRate: Double?, width: Int
+    ) -> String {
+        func number(_ value: Double) -> String { String(format: "%.0f", value) }
+        var line = ProgressLine()
+        line.add("\(SummaryReport.clock(elapsed))/\(SummaryReport.clock(total))", priority: 0)
+        line.add(String(format: "%.0f %%", min(100, 100 * elapsed / max(total, 1e-9))), priority: 1)
+        line.add(
+            "rate \(number(currentRate))" + (targetRate.map { "/\(number($0))" } ?? "") + "/s", priority: 2)
+        line.add("sent \(progress.sent)", priority: 5)
+        line.add("in flight \(progress.inFlight)", priority: 6)
+        line.add("429s \(progress.throttled)", priority: 3)
+        line.add("failed \(progress.failed)", priority: 4)
+        line.add("dropped \(progress.dropped)", priority: 7)
+        return line.fitted(width: width)
+    }
+
+    private func export(
+        summary: LoadSummary, report: LimiterReport?, samples: [LoadSample], verdicts: [(Threshold, Double?, Bool)],
+        outputs: Outputs, startedAt: Date, console: Console
+    ) throws {
+        func write(_ data: Data, to writer: AtomicFile.Writer?, path: String?) throws {
+            guard let path else { return }
+            if path == "-" {
+                console.print(String(decoding: data, as: UTF8.self).trimmingSuffix("\n"))
+                return
+            }
+            try writer?.write(data)
+            try writer?.commit()
+        }
+        if summaryExport != nil {
+            let export = LoadTestExport(
+                summary: summary, limiter: report, verdicts: verdicts,
+                metadata: .init(
+                    version: FetchRunner.version, url: Redaction.url(text: url), method: method,
+                    model: LoadTestReport.describe(mode, maxInFlight: maxInFlight),
+                    start: RecordEncoder.timestamp(startedAt)))
+            try write(try export.json(), to: outputs.summary, path: summaryExport)
+        }
+        try write(Data(summary.timelineCSV.utf8), to: outputs.timeline, path: timelinePath)
+        if chartPath != nil {
             try write(
                 Data(summary.chart(title: "convoy loadtest \(method) \(Redaction.url(text: url))", limit: report).utf8),
-                to: chartPath)
+                to: outputs.chart, path: chartPath)
         }
-        if let requestsPath {
+        if requestsPath != nil {
             var lines = Data()
             for sample in samples {
                 var fields = [
@@ -348,17 +463,19 @@ struct LoadTestCommand {
                 if let remaining = sample.remaining { fields.append("\"remaining\":\(remaining)") }
                 if let reset = sample.resetAfter { fields.append("\"reset\":\(LoadSummary.format(reset))") }
                 if let retry = sample.retryAfter { fields.append("\"retryAfter\":\(LoadSummary.format(retry))") }
+                if let error = sample.error { fields.append("\"error\":\(Self.jsonString(console.redacted(error)))") }
                 lines.append(Data(("{" + fields.joined(separator: ",") + "}\n").utf8))
             }
-            try write(lines, to: requestsPath)
+            try write(lines, to: outputs.requests, path: requestsPath)
         }
     }
 
-    private func write(_ data: Data, to path: String) throws {
-        // A new file renamed into place: never written through a link planted at `path`.
-        let file = try AtomicFile.Writer(path: path)
-        try file.write(data)
-        try file.commit()
+    /// `text` as a JSON string literal.
+    static func jsonString(_ text: String) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        let data = (try? encoder.encode(text)) ?? Data("\"\"".utf8)
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// https anywhere; http on loopback, or elsewhere with `--insecure-http`.
@@ -380,7 +497,7 @@ struct LoadTestCommand {
     static func duration(_ text: String?, option: String) throws -> Double? {
         guard let text else { return nil }
         guard let seconds = LoadSchedule.parseDuration(text), seconds > 0 else {
-            throw ConvoyError.usage("--\(option) takes a duration such as 30s, 2m or 500ms, not '\(text)'")
+            throw ConvoyError.usage("--\(option) takes a duration such as 30s, 1m30s or 500ms, not '\(text)'")
         }
         return seconds
     }

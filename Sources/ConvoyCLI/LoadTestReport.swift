@@ -3,12 +3,58 @@ import Foundation
 
 /// Formats a load test's summary, limiter report and thresholds for people.
 enum LoadTestReport {
+    /// How a load test ended, said last in its summary.
+    enum Ending: Equatable {
+        case done
+        case interrupted
+        /// Thresholds failed (exit 99).
+        case thresholdsFailed(failed: Int, of: Int)
+        /// Requests were sent and not one was answered: nothing was measured of the server (exit 1).
+        case noAnswer(reason: String)
+
+        /// The exit status: 0 done, 1 no answer, 99 a threshold failed, 130 interrupted.
+        var status: Int32 {
+            switch self {
+            case .done: 0
+            case .interrupted: 130
+            case .thresholdsFailed: 99
+            case .noAnswer: 1
+            }
+        }
+
+        var text: String {
+            switch self {
+            case .done: "done"
+            case .interrupted: "interrupted (Ctrl-C): the figures are of what ran"
+            case .thresholdsFailed(let failed, let total): "failed: \(failed) of \(total) thresholds did not hold"
+            case .noAnswer(let reason): "failed: no request was answered (\(reason))"
+            }
+        }
+    }
+
+    /// How the run ended, given what it measured: not one answer outranks everything (nothing was
+    /// measured); an interruption outranks the thresholds, which are not judged on part of a run.
+    static func ending(
+        summary: LoadSummary, verdicts: [(Threshold, Double?, Bool)], interrupted: Bool
+    ) -> Ending {
+        if summary.sent > 0, summary.transportErrors == summary.sent {
+            let reason = summary.failures.first.map { "\($0.reason) ×\($0.count)" } ?? "no answer"
+            return .noAnswer(reason: reason)
+        }
+        if interrupted { return .interrupted }
+        let failed = verdicts.filter { !$0.2 }.count
+        return failed > 0 ? .thresholdsFailed(failed: failed, of: verdicts.count) : .done
+    }
+
+    /// The failure reasons shown at most.
+    static let reasonsShown = 5
+
     static func render(
         summary: LoadSummary, report: LimiterReport?, mode: LoadTestCommand.Mode, maxInFlight: Int,
-        verdicts: [(Threshold, Double?, Bool)], interrupted: Bool
+        verdicts: [(Threshold, Double?, Bool)], ending: Ending
     ) -> String {
         var lines: [String] = []
-        lines.append(interrupted ? "LOAD TEST (interrupted: what ran)" : "LOAD TEST")
+        lines.append("LOAD TEST")
         lines.append("  model      " + describe(mode, maxInFlight: maxInFlight))
         lines.append(
             "  requests   \(summary.sent) sent in \(f(summary.seconds, 1)) s (\(f(summary.rate, 1))/s), "
@@ -18,6 +64,13 @@ enum LoadTestReport {
             "  answers    2xx/3xx \(summary.ok), 429 \(summary.throttled) (\(f(summary.throttledRate * 100, 2)) %), "
                 + "other 4xx \(summary.clientErrors), 5xx \(summary.serverErrors), no answer \(summary.transportErrors)"
         )
+        if !summary.failures.isEmpty {
+            let shown = summary.failures.prefix(reasonsShown)
+            lines.append(
+                "  failures   " + shown.map { "\($0.reason) ×\($0.count)" }.joined(separator: "\n             "))
+            let more = summary.failures.dropFirst(reasonsShown).reduce(0) { $0 + $1.count }
+            if more > 0 { lines.append("             and \(more) more, for other reasons (see --requests)") }
+        }
         lines.append("  latency    from due time:  " + latency(summary.latency))
         lines.append("             from send:      " + latency(summary.latencyFromSend))
         lines.append("  send lag   at most \(f(summary.maximumSendLagMilliseconds, 1)) ms behind schedule")
@@ -55,14 +108,16 @@ enum LoadTestReport {
             lines.append("THRESHOLDS")
             for (threshold, value, holds) in verdicts {
                 lines.append(
-                    "  \(holds ? "ok  " : "FAIL") \(threshold.description)  (measured \(value.map { f($0, 3) } ?? "nothing"))"
+                    "  \(holds ? "ok  " : "FAIL") \(threshold.description)  (measured \(value.map(threshold.display) ?? "nothing"))"
                 )
             }
         }
+        lines.append("")
+        lines.append("RESULT     " + ending.text)
         return lines.joined(separator: "\n")
     }
 
-    private static func describe(_ mode: LoadTestCommand.Mode, maxInFlight: Int) -> String {
+    static func describe(_ mode: LoadTestCommand.Mode, maxInFlight: Int) -> String {
         switch mode {
         case .findLimit:
             return "--find-limit: burst from idle, over the limit, across a boundary"

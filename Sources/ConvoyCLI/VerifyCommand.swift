@@ -30,6 +30,8 @@ struct VerifyCommand {
           --from-export PATH    or the recording export they were read from, as 'fetch --from-export'
           --errors FILE         the errors file (default: the one the manifest names)
           --manifest FILE       the manifest (default: the output name with .manifest.ndjson)
+          --json                the result as one JSON object on standard output: verified, output,
+                                manifest, and each check's subject and discrepancies
           -h, --help            show this help
 
         EXIT STATUS: 0 verified, 1 a discrepancy (each is named), 64 usage error.
@@ -43,9 +45,12 @@ struct VerifyCommand {
     var manifestPath: String?
     var inputPath: String?
     var exportPath: String?
+    /// `--json`: the result as JSON, for a program or a report.
+    var json = false
 
     init(arguments: [String]) throws {
         var arguments = Arguments(arguments)
+        json = try arguments.flag("json")
         errorsPath = try arguments.value("errors")
         manifestPath = try arguments.value("manifest")
         inputPath = try arguments.value("input")
@@ -71,6 +76,15 @@ struct VerifyCommand {
             return report(try verifier.verify(), against: verifier.manifestPath, console: console)
         }
         let verifier = CustodyVerifier(outputPath: outputPath, errorsPath: errorsPath, manifestPath: manifestPath)
+        // A missing file is said as missing, not as an empty manifest.
+        guard FileManager.default.fileExists(atPath: outputPath) else {
+            throw ConvoyError.input("\(outputPath) does not exist: nothing to verify")
+        }
+        guard FileManager.default.fileExists(atPath: verifier.manifestPath) else {
+            throw ConvoyError.input(
+                "no manifest at \(verifier.manifestPath): nothing to verify \(outputPath) against "
+                    + "(convoy fetch writes it beside the output; --manifest names another)")
+        }
         let checks: [CustodyVerifier.Check]
         if let exportPath {
             let export = ExportScanner(path: exportPath)
@@ -85,8 +99,12 @@ struct VerifyCommand {
     }
 
     private func report(_ checks: [CustodyVerifier.Check], against manifest: String, console: Console) -> Int32 {
+        let problems = checks.reduce(0) { $0 + $1.discrepancies.count }
+        if json {
+            console.print(Self.json(checks, output: outputPath, manifest: manifest))
+            return problems == 0 ? 0 : 1
+        }
         console.print("convoy verify: \(ManifestPath.absolute(outputPath)) against \(ManifestPath.absolute(manifest))")
-        var problems = 0
         for check in checks {
             if check.discrepancies.isEmpty {
                 console.print("  ok    \(check.subject)")
@@ -94,7 +112,6 @@ struct VerifyCommand {
                 for discrepancy in check.discrepancies {
                     console.print("  FAIL  \(discrepancy)")
                 }
-                problems += check.discrepancies.count
             }
         }
         if problems == 0 {
@@ -103,5 +120,24 @@ struct VerifyCommand {
         }
         console.print("NOT verified: \(problems) discrepanc\(problems == 1 ? "y" : "ies")")
         return 1
+    }
+
+    /// The result as one JSON object (sorted keys): `verified`, `output`, `manifest` (absolute
+    /// paths), `discrepancies` (their count) and `checks`, each with `subject`, `ok` and
+    /// `discrepancies`.
+    static func json(_ checks: [CustodyVerifier.Check], output: String, manifest: String) -> String {
+        let problems = checks.reduce(0) { $0 + $1.discrepancies.count }
+        let object: [String: Any] = [
+            "verified": problems == 0, "output": ManifestPath.absolute(output),
+            "manifest": ManifestPath.absolute(manifest), "discrepancies": problems,
+            "checks": checks.map {
+                ["subject": $0.subject, "ok": $0.discrepancies.isEmpty, "discrepancies": $0.discrepancies]
+                    as [String: Any]
+            },
+        ]
+        let data =
+            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? Data()
+        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -40,6 +40,9 @@ public final class LoadRunner<C: Clock>: Sendable where C.Duration == Duration {
         public var failed = 0
         public var dropped = 0
         public var inFlight: Int { sent - answered }
+
+        /// Nothing counted yet.
+        public init() {}
     }
 
     /// - Parameters:
@@ -84,7 +87,8 @@ public final class LoadRunner<C: Clock>: Sendable where C.Duration == Duration {
             } catch {
                 if Task.isCancelled { return }
                 sample = LoadSample(
-                    intended: intended, sent: sent, answered: seconds(clock.now), status: nil, token: token)
+                    intended: intended, sent: sent, answered: seconds(clock.now), status: nil, token: token,
+                    error: LoadSample.describe(error))
             }
             shared.samples.withLock { $0.append(sample) }
             self.live.withLock {

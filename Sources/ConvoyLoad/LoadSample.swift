@@ -1,4 +1,5 @@
 import Convoy
+import Foundation
 
 /// What happened to one request of a load test. Times are seconds since the test started.
 public struct LoadSample: Sendable, Equatable {
@@ -18,10 +19,13 @@ public struct LoadSample: Sendable, Equatable {
     public var retryAfter: Double?
     /// Which of several tokens (`--tokens`) it carried.
     public var token: Int
+    /// Why no answer came (a transport error: `cannot connect to 127.0.0.1:1: Connection refused`);
+    /// nil when one did.
+    public var error: String?
 
     public init(
         intended: Double, sent: Double, answered: Double, status: Int?, observation: RateLimitObservation? = nil,
-        token: Int = 0
+        token: Int = 0, error: String? = nil
     ) {
         self.intended = intended
         self.sent = sent
@@ -32,6 +36,14 @@ public struct LoadSample: Sendable, Equatable {
         resetAfter = observation?.resetAfter?.seconds
         retryAfter = observation?.retryAfter?.seconds
         self.token = token
+        self.error = error
+    }
+
+    /// A transport error in words: its `LocalizedError` description, else its text.
+    public static func describe(_ error: any Error) -> String {
+        if let described = (error as? any LocalizedError)?.errorDescription { return described }
+        let text = "\(error)"
+        return text.contains("Error Domain=") ? (error as NSError).localizedDescription : text
     }
 
     /// Answered 2xx (or 3xx): the limiter let it through.

@@ -94,15 +94,29 @@ public struct LoadSchedule: Sendable, Equatable {
         return Stage(duration: duration, target: rate)
     }
 
-    /// `500ms`, `30s`, `2m`, `1h`, or a bare number of seconds.
+    /// `500ms`, `30s`, `2m`, `1h`, a compound of them as k6 and Go write it (`1m30s`, `1h2m3.5s`),
+    /// or a bare number of seconds.
     public static func parseDuration(_ text: String) -> Double? {
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            guard let value = Double(text.dropLast(suffix.count)), value >= 0, value.isFinite else { return nil }
-            return value * scale
+        if let value = Double(text) { return value >= 0 && value.isFinite ? value : nil }
+        var rest = Substring(text)
+        var total = 0.0
+        while !rest.isEmpty {
+            let number = rest.prefix { $0.isNumber || $0 == "." }
+            rest = rest.dropFirst(number.count)
+            let unit = rest.prefix { $0.isLetter }
+            rest = rest.dropFirst(unit.count)
+            let scale: Double
+            switch unit {
+            case "ms": scale = 0.001
+            case "s": scale = 1
+            case "m": scale = 60
+            case "h": scale = 3600
+            default: return nil
+            }
+            guard let value = Double(number), value.isFinite else { return nil }
+            total += value * scale
         }
-        guard let value = Double(text), value >= 0, value.isFinite else { return nil }
-        return value
+        return text.isEmpty ? nil : total
     }
 
     /// `100/s`, `6000/m`, or a bare number per second.

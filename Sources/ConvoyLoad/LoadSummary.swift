@@ -9,6 +9,7 @@ public struct LoadSummary: Sendable, Codable, Equatable {
         public var p999: Double
         public var max: Double
         public var mean: Double
+        public var min: Double
 
         init(_ histogram: LatencyHistogram) {
             func ms(_ microseconds: UInt64) -> Double { Double(microseconds) / 1000 }
@@ -19,7 +20,14 @@ public struct LoadSummary: Sendable, Codable, Equatable {
             p999 = ms(histogram.value(atPercentile: 99.9))
             max = ms(histogram.count == 0 ? 0 : histogram.max)
             mean = histogram.mean / 1000
+            min = ms(histogram.count == 0 ? 0 : histogram.min)
         }
+    }
+
+    /// One reason requests failed, and how many: a transport error's text, or `HTTP 503`.
+    public struct Failure: Sendable, Codable, Equatable {
+        public var reason: String
+        public var count: Int
     }
 
     /// One second of the test.
@@ -60,6 +68,9 @@ public struct LoadSummary: Sendable, Codable, Equatable {
     /// The worst lag of an actual send behind its due time, milliseconds.
     public var maximumSendLagMilliseconds: Double
     public var timeline: [Second]
+    /// Why requests failed (no answer, other 4xx, 5xx; 429s are studied, not failures), the
+    /// commonest first, then by reason.
+    public var failures: [Failure]
 
     /// Share of answers that were 429.
     public var throttledRate: Double { sent == 0 ? 0 : Double(throttled) / Double(sent) }
@@ -78,7 +89,13 @@ public struct LoadSummary: Sendable, Codable, Equatable {
         }
         func bin(_ time: Double) -> Int { Swift.min(Swift.max(Int(time), 0), timeline.count - 1) }
         var counts = (ok: 0, throttled: 0, client: 0, server: 0, transport: 0)
+        var reasons: [String: Int] = [:]
         for sample in samples {
+            if let status = sample.status {
+                if status >= 400, status != 429 { reasons["HTTP \(status)", default: 0] += 1 }
+            } else {
+                reasons[sample.error ?? "no answer", default: 0] += 1
+            }
             fromIntent.record(UInt64(Swift.max(0, (sample.answered - sample.intended) * 1e6)))
             fromSend.record(UInt64(Swift.max(0, (sample.answered - sample.sent) * 1e6)))
             lag = Swift.max(lag, sample.sent - sample.intended)
@@ -127,6 +144,9 @@ public struct LoadSummary: Sendable, Codable, Equatable {
         latencyFromSend = Latency(fromSend)
         maximumSendLagMilliseconds = lag * 1000
         self.timeline = timeline
+        failures = reasons.map { Failure(reason: $0.key, count: $0.value) }.sorted {
+            ($0.count, $1.reason) > ($1.count, $0.reason)
+        }
     }
 
     /// The value of a ``Threshold`` metric, in its base unit; nil for `limit` without a report.

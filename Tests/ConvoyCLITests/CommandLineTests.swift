@@ -124,7 +124,7 @@ struct UsageCase: Sendable, CustomTestStringConvertible {
         #expect(console.capturedError.contains("cannot open /nonexistent/ids.txt"))
     }
 
-    @Test(arguments: ["fetch", "loadtest", "verify", "demo", "mock-server"])
+    @Test(arguments: ["fetch", "loadtest", "verify", "report", "demo", "mock-server", "mock-export", "completion"])
     func everyCommandHasHelp(_ command: String) async {
         let (status, console) = await convoy([command, "--help"])
         #expect(status == 0)

@@ -23,7 +23,7 @@ import Testing
         let export = try #require(
             JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: scratch.file("s.json"))))
                 as? [String: Any])
-        let summary = try #require(export["summary"] as? [String: Any])
+        let summary = try #require((export["convoy"] as? [String: Any])?["summary"] as? [String: Any])
         #expect(summary["sent"] as? Int == 400 && summary["ok"] as? Int == 400)
         let timeline = try String(contentsOfFile: scratch.file("t.csv"), encoding: .utf8).split(separator: "\n")
         #expect(timeline.first?.hasPrefix("second,target_rate,sent,ok,throttled") == true)

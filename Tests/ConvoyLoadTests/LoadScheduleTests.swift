@@ -2,6 +2,19 @@ import ConvoyLoad
 import Testing
 
 @Suite(.timeLimit(.minutes(1))) struct LoadScheduleTests {
+    @Test(arguments: [
+        ("500ms", 0.5), ("30s", 30), ("2m", 120), ("1h", 3600), ("1m30s", 90), ("1h2m3.5s", 3723.5),
+        ("2s500ms", 2.5), ("45", 45), ("0.25", 0.25),
+    ])
+    func durationsReadAsK6WritesThem(_ text: String, _ seconds: Double) {
+        #expect(LoadSchedule.parseDuration(text) == seconds)
+    }
+
+    @Test(arguments: ["", "1x", "m", "1m30", "-1s", "1..5s", "s30"])
+    func malformedDurationsAreRefused(_ text: String) {
+        #expect(LoadSchedule.parseDuration(text) == nil)
+    }
+
     @Test func aConstantRateSpacesRequestsEvenly() {
         let schedule = LoadSchedule.constant(rate: 100, duration: 2)
         #expect(schedule.dueTime(ofRequest: 0) == 0)

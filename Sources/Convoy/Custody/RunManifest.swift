@@ -14,6 +14,11 @@ public struct RunManifest: SealedManifest, Sendable, Equatable {
     public var apiBase: String
     /// The OAuth client that fetched them (never its secret); nil with a ready token or none.
     public var oauthClientId: String?
+    /// Who ran it: the user name of the process (the operator, for custody); nil in lines written
+    /// before it was recorded.
+    public var user: String? = nil
+    /// The machine it ran on (its host name); nil in lines written before it was recorded.
+    public var host: String? = nil
     /// ISO-8601 UTC with milliseconds.
     public var startedAt: String
     public var endedAt: String
