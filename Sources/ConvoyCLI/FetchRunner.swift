@@ -79,7 +79,8 @@ struct FetchRunner {
                 maxConnectionsPerHost: configuration.concurrency, limits: configuration.transportLimits)
         ) { [console] reason in
             console.error(
-                "convoy: a request failed: \(reason) (an id that keeps failing goes to the errors file with its reason)")
+                "convoy: a request failed: \(reason) (an id that keeps failing goes to the errors file with its reason)"
+            )
         }
         var configuration = configuration
         configuration.expectedIDs = inputLines
