@@ -184,6 +184,7 @@ import Testing
         }
         #expect(flipped.contains("output: SHA-256 is"))
         #expect(flipped.contains("are not what run 1 recorded"))
+        #expect(flipped.contains("the change is in records 1–"), "the tampered record's run and lines are named")
         // A deleted record: hashes, sizes, the line count, and the input accounting all say so.
         let deleted = try await tampered(output) { bytes in
             let end = bytes.firstIndex(of: UInt8(ascii: "\n"))!

@@ -84,13 +84,28 @@ public struct CustodyVerifier: Sendable {
             return Check(subject: "output \(outputPath)", discrepancies: ["cannot read the output: \(error)"])
         }
         var problems = Self.compare(measured.whole, with: last.output.fingerprint, name: "output")
+        // The records each run appended lie between what the run before it held and what it held:
+        // the first run whose prefix no longer matches names the lines where the change is.
+        var linesBefore = 0
+        var located = false
         for (index, manifest) in manifests.enumerated().dropLast()
         where manifest.resumable && manifest.output.path == last.output.path {
+            let lines = manifest.output.fingerprint.lines
             if measured.prefixes[manifest.output.bytes] != manifest.output.fingerprint {
+                let range =
+                    located
+                    ? "" : ": the change is in records \(linesBefore + 1)–\(lines), which run \(index + 1) wrote"
                 problems.append(
                     "output: its first \(manifest.output.bytes) bytes are not what run \(index + 1) recorded "
-                        + "(records were altered or removed)")
+                        + "(records were altered or removed)" + range)
+                located = true
             }
+            linesBefore = lines
+        }
+        if !located, measured.whole != last.output.fingerprint, linesBefore > 0 {
+            problems.append(
+                "output: the records every earlier run vouched for are intact: the change is after record "
+                    + "\(linesBefore), in what the last run wrote")
         }
         let whole = measured.whole
         return Check(
