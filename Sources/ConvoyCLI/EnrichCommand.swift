@@ -23,6 +23,8 @@ struct EnrichCommand {
                                         from the errors file), invalid ids (file and position), and
                                         per field: in the export, absent, recovered, still missing (ids)
           DIR/report.csv                the same counts as a table a spreadsheet opens
+          DIR/conversations.csv         a row per conversation: its record (or why none), and per
+                                        field: export, recovered or missing
           DIR/enrich.manifest.ndjson    one sealed line per run: the SHA-256 of every file read and
                                         written ('convoy verify DIR' checks them)
 

@@ -122,7 +122,7 @@ import Testing
         let decoded = try EnrichManifest.decode(manifest)
         #expect(decoded.export.files.map(\.path) == fixture.files.map(\.path).sorted())
         #expect(Set(decoded.export.files.map(\.sha256)) == Set(fixture.digests.values))
-        #expect(decoded.written.count == 40 + 2)
+        #expect(decoded.written.count == 40 + 3, "40 sidecars, report.ndjson, report.csv, conversations.csv")
 
         let sidecar = "\(out)/\(fixture.files[0].path).recovered.ndjson"
         try (try String(contentsOfFile: sidecar, encoding: .utf8) + "{}\n").write(

@@ -105,6 +105,18 @@ import Testing
                 #expect(try ConvoyCLITests.ids(sidecar) == [id], "its own record beside its folder")
             }
         }
+        // A row per conversation: what the export had of each field, and what the record recovered.
+        let table = try String(contentsOfFile: enriched + "/conversations.csv", encoding: .utf8)
+            .split(separator: "\r\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(table.first?.prefix(3) == ["file", "id", "record"])
+        #expect(table.count == 31, "the header and one row per conversation")
+        for row in table.dropFirst() {
+            let id = String(row[1])
+            #expect(row[0].hasSuffix("conversation_id=\(id)"))
+            #expect(row[2] == (fetched.contains(id) ? "yes" : row[2]))
+            #expect(row.dropFirst(3).allSatisfy { ["export", "recovered", "missing"].contains($0) })
+            if fetched.contains(id) { #expect(row.dropFirst(3).contains("recovered"), "the record adds fields") }
+        }
         let (verifyStatus, verifyConsole) = await convoy(["verify", enriched])
         #expect(verifyStatus == 0, "\(verifyConsole.capturedOutput)\(verifyConsole.capturedError)")
     }

@@ -3,7 +3,7 @@
 /// spreadsheet would take for a formula is written as text).
 ///
 /// One row per export file and field, then one per field over all files (`file` is
-/// `(all files)`). The per-file counts repeat on each of the file's rows so that any row stands
+/// `(all files)`); `conversations.csv` has one row per conversation (``conversationRow``). The per-file counts repeat on each of the file's rows so that any row stands
 /// alone in a filter or a pivot table.
 public enum EnrichTable {
     public static let header =
@@ -28,6 +28,24 @@ public enum EnrichTable {
                 field.field, "\(field.inExport)", "\(field.absent)", "\(field.recovered)", "\(field.stillMissing)",
             ])
         }.joined()
+    }
+
+    /// `conversations.csv`'s header: one row per conversation, and per field where it was found.
+    public static func conversationHeader(_ fields: [FieldPath]) -> String {
+        row(["file", "id", "record"] + fields.map(\.description))
+    }
+
+    /// One conversation's row: its file (or conversation folder), its id, whether a record was
+    /// found (`yes`, or the reason there is none), and per field `export` (the export had it),
+    /// `recovered` (only the record has it) or `missing` (neither).
+    public static func conversationRow(
+        file: String, id: String, record: String, fields: Int, inExport: UInt64, inRecord: UInt64
+    ) -> String {
+        row(
+            [file, id, record]
+                + (0..<fields).map { bit in
+                    inExport & 1 << bit != 0 ? "export" : inRecord & 1 << bit != 0 ? "recovered" : "missing"
+                })
     }
 
     static func row(_ fields: [String]) -> String {

@@ -16,8 +16,8 @@ import Glibc
 /// scan it (``ExportFileScan``) ─► its distinct ids in document order ─► each record read back by
 /// offset ─► the sidecar `<out>/<file>.recovered.ndjson` (each record verbatim, one per id) and,
 /// with ``Configuration/merged``, `<out>/merged/<file>` (the export's bytes with a `"convoy"` member
-/// added to the first object of each conversation) ─► one line of `report.ndjson` and rows of
-/// `report.csv`. Last, one line of `enrich.manifest.ndjson`.
+/// added to the first object of each conversation) ─► one line of `report.ndjson`, rows of
+/// `report.csv`, and a row per conversation of `conversations.csv`. Last, one line of `enrich.manifest.ndjson`.
 ///
 /// The export is only read. Every file written goes to a temp file first and is renamed into place
 /// whole (``AtomicFile/Writer``), so an interrupted run leaves each file either whole or as it was.
@@ -58,6 +58,8 @@ public final class Enricher {
 
     public static let reportName = "report.ndjson"
     public static let tableName = "report.csv"
+    /// One row per conversation: which fields the export had and which the record recovered.
+    public static let conversationsName = "conversations.csv"
     public static let manifestName = "enrich.manifest.ndjson"
     public static let sidecarSuffix = ".recovered.ndjson"
     public static let mergedFolder = "merged"
@@ -151,6 +153,9 @@ public final class Enricher {
             let report = try AtomicFile.Writer(path: (output as NSString).appendingPathComponent(Self.reportName))
             let table = try AtomicFile.Writer(path: (output as NSString).appendingPathComponent(Self.tableName))
             try table.write(EnrichTable.header.utf8)
+            let conversations = try AtomicFile.Writer(
+                path: (output as NSString).appendingPathComponent(Self.conversationsName))
+            try conversations.write(EnrichTable.conversationHeader(configuration.fields).utf8)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             for unit in units {
@@ -158,7 +163,8 @@ public final class Enricher {
                     outcome = "interrupted"
                     break
                 }
-                var context = FileContext(index: index, reasons: reasons, written: written, folders: folders)
+                var context = FileContext(
+                    index: index, reasons: reasons, written: written, folders: folders, conversations: conversations)
                 let fileReport: EnrichFileReport
                 switch unit {
                 case .file(let path, let relative):
@@ -184,6 +190,7 @@ public final class Enricher {
             try table.write(EnrichTable.totalRows(summary).utf8)
             written.append(state(try report.commit(), Self.reportName))
             written.append(state(try table.commit(), Self.tableName))
+            written.append(state(try conversations.commit(), Self.conversationsName))
         } catch {
             outcome = "failed"
             failure = error
@@ -218,6 +225,8 @@ public final class Enricher {
         let reasons: FailureReasons
         var written: [RunManifest.FileState]
         var folders: Set<String>
+        /// `conversations.csv`, a row per conversation as each file is done.
+        let conversations: AtomicFile.Writer
     }
 
     /// Writes one export file's sidecar (and merged form) and returns its report and fingerprint.
@@ -279,7 +288,7 @@ public final class Enricher {
 
         let sidecarName = file.relative + Self.sidecarSuffix
         let (counts, missing) = try writeSidecar(
-            sidecarName, ids: order, exportFields: exportFields, context: &context,
+            sidecarName, of: file.relative, ids: order, exportFields: exportFields, context: &context,
             withoutRecord: { mergeInto[$0] = nil })
 
         var mergedName: String?
@@ -353,7 +362,8 @@ public final class Enricher {
         }
         let sidecarName = folder.relative + Self.sidecarSuffix
         let (counts, missing) = try writeSidecar(
-            sidecarName, ids: order, exportFields: exportFields, context: &context, withoutRecord: { _ in })
+            sidecarName, of: folder.relative, ids: order, exportFields: exportFields, context: &context,
+            withoutRecord: { _ in })
         let fingerprint = whole.fingerprint
         let report = EnrichFileReport(
             file: folder.relative, sha256: fingerprint.sha256, bytes: fingerprint.bytes, ids: order.count,
@@ -365,7 +375,7 @@ public final class Enricher {
     /// Writes the sidecar `name`: the record of each of `ids` that has one, verbatim; counts for each
     /// field where it was (the export, the record, neither); `withoutRecord` hears of each id with none.
     private func writeSidecar(
-        _ name: String, ids order: [ConversationID], exportFields: [ConversationID: UInt64],
+        _ name: String, of unit: String, ids order: [ConversationID], exportFields: [ConversationID: UInt64],
         context: inout FileContext, withoutRecord: (ConversationID) -> Void
     ) throws -> ([EnrichFileReport.FieldCount], [EnrichFileReport.MissingRecord]) {
         let fields = configuration.fields
@@ -374,18 +384,24 @@ public final class Enricher {
         var missing: [EnrichFileReport.MissingRecord] = []
         for id in order {
             var recordFields: UInt64 = 0
+            var found = "yes"
             if let record = try context.index.record(for: id) {
                 try sidecar.write(record + [UInt8(ascii: "\n")])
                 recordFields = record.withUnsafeBufferPointer { FieldPath.presence(of: fields, in: $0) } ?? 0
             } else {
                 withoutRecord(id)
-                missing.append(
-                    .init(
-                        id: id.description,
-                        reason: context.reasons.reason(for: id)
-                            ?? "no record and no error: it was not fetched (run fetch --from-export over this export)"))
+                let reason =
+                    context.reasons.reason(for: id)
+                    ?? "no record and no error: it was not fetched (run fetch --from-export over this export)"
+                missing.append(.init(id: id.description, reason: reason))
+                found = "no: " + reason
             }
             let inExport = exportFields[id] ?? 0
+            try context.conversations.write(
+                EnrichTable.conversationRow(
+                    file: unit, id: id.description, record: found, fields: fields.count, inExport: inExport,
+                    inRecord: recordFields
+                ).utf8)
             for bit in counts.indices {
                 if inExport & 1 << bit != 0 {
                     counts[bit].inExport += 1
