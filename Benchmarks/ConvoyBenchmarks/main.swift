@@ -195,7 +195,8 @@ if options.smoke {
     let convoyRuns = rows.filter { $0.strategy == .convoy }
     var failed = 0
     for row in convoyRuns {
-        let violations = PaceBounds.forScenario(row.scenario)?.violations(row) ?? []
+        let baseline = rows.first { $0.scenario == row.scenario && $0.strategy == .sdkStyle }
+        let violations = PaceBounds.forScenario(row.scenario)?.violations(row, baseline: baseline) ?? []
         for violation in violations { print("FAILED: \(violation)") }
         if !violations.isEmpty { failed += 1 }
     }

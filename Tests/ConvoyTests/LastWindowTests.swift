@@ -5,14 +5,20 @@ import Testing
 /// The last window is spent at once: when what the run still has to send fits in what the window
 /// has left, pacing evenly would only make the run end later.
 @Suite(.timeLimit(.minutes(1))) struct LastWindowTests {
-    /// A state that has read one answer: `remaining` of 300 left, the window resetting in 60 s.
+    /// A state that has sent five requests one after another, each answer counting only its own
+    /// request (so no other client is on the budget): `remaining` of 300 left at the last.
     static func answered(remaining: Int, work: Int?) -> (RateLimiterState<Instant>, Instant) {
         var state = RateLimiterState<Instant>(configuration: .init(initialRate: 5), now: at(0))
-        let first = state.admit(now: at(0))!
-        state.record(
-            first, status: 200, observation: genesys(remaining: remaining, limit: 300, reset: 60), now: at(150))
-        state.expect(requests: work, now: at(150))
-        return (state, at(150))
+        var now = at(0)
+        for index in 0..<5 {
+            now = state.earliestAdmission(now: now)
+            let permit = state.admit(now: now)!
+            now = now.advanced(by: .milliseconds(150))
+            let observation = genesys(remaining: remaining + 4 - index, limit: 300, reset: 60)
+            state.record(permit, status: 200, observation: observation, now: now)
+        }
+        state.expect(requests: work, now: now)
+        return (state, now)
     }
 
     @Test func aJobThatFitsInTheWindowGoesAtOnce() {
