@@ -20,8 +20,7 @@ enum SVGChart {
         }
         return TimelineChart.render(
             title: "\(scenario.name): \(scenario.summary)",
-            subtitle: "requests per second (100 ms buckets) — green 2xx, red 429, blue dashed Convoy's pace, "
-                + "grey the allowed rate",
+            subtitle: "one panel per strategy; requests per second in 100 ms buckets",
             series: rows.map { strategy, buckets in
                 TimelineChart.Series(
                     name: strategy.rawValue,
@@ -31,6 +30,6 @@ enum SVGChart {
                             pace: $0.budget)
                     })
             },
-            bucketSeconds: Timeline.bucket, allowed: allowed)
+            bucketSeconds: Timeline.bucket, allowed: allowed, paceLabel: "Convoy's pace")
     }
 }

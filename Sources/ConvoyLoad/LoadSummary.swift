@@ -47,6 +47,10 @@ public struct LoadSummary: Sendable, Codable, Equatable {
         public var limit: Int?
         public var remaining: Int?
         public var resetSeconds: Double?
+        /// The median and 99th-percentile latency (from the intended send) of the requests answered
+        /// in the second, milliseconds, exact (nearest rank); nil when none was answered.
+        public var p50Milliseconds: Double?
+        public var p99Milliseconds: Double?
     }
 
     public var seconds: Double
@@ -90,6 +94,9 @@ public struct LoadSummary: Sendable, Codable, Equatable {
         func bin(_ time: Double) -> Int { Swift.min(Swift.max(Int(time), 0), timeline.count - 1) }
         var counts = (ok: 0, throttled: 0, client: 0, server: 0, transport: 0)
         var reasons: [String: Int] = [:]
+        // Each answer's latency by the second it was answered in: as many values as samples (which
+        // are in memory already), reduced to two per second below.
+        var latencies = [[Double]](repeating: [], count: timeline.count)
         for sample in samples {
             if let status = sample.status {
                 if status >= 400, status != 429 { reasons["HTTP \(status)", default: 0] += 1 }
@@ -101,6 +108,7 @@ public struct LoadSummary: Sendable, Codable, Equatable {
             lag = Swift.max(lag, sample.sent - sample.intended)
             timeline[bin(sample.sent)].sent += 1
             let answered = bin(sample.answered)
+            latencies[answered].append(Swift.max(0, sample.answered - sample.intended) * 1000)
             switch sample.status {
             case nil:
                 counts.transport += 1
@@ -131,6 +139,14 @@ public struct LoadSummary: Sendable, Codable, Equatable {
             }
         }
         for time in dropped { timeline[bin(time)].dropped += 1 }
+        for (second, values) in latencies.enumerated() where !values.isEmpty {
+            let sorted = values.sorted()
+            func rank(_ percentile: Double) -> Double {
+                sorted[Swift.max(1, Int((percentile / 100 * Double(sorted.count)).rounded(.up))) - 1]
+            }
+            timeline[second].p50Milliseconds = rank(50)
+            timeline[second].p99Milliseconds = rank(99)
+        }
         self.seconds = elapsed
         sent = samples.count
         ok = counts.ok
@@ -170,16 +186,22 @@ public struct LoadSummary: Sendable, Codable, Equatable {
     /// The timeline as CSV, one row per second.
     public var timelineCSV: String {
         var lines = [
-            "second,target_rate,sent,ok,throttled,client_errors,server_errors,transport_errors,dropped,in_flight,limit,remaining,reset_s"
+            "second,target_rate,sent,ok,throttled,client_errors,server_errors,transport_errors,dropped,in_flight,limit,remaining,reset_s,p50_ms,p99_ms"
         ]
         for row in timeline {
-            lines.append(
-                [
-                    "\(row.second)", Self.format(row.targetRate), "\(row.sent)", "\(row.ok)", "\(row.throttled)",
-                    "\(row.clientErrors)", "\(row.serverErrors)", "\(row.transportErrors)", "\(row.dropped)",
-                    "\(row.inFlight)", row.limit.map(String.init) ?? "", row.remaining.map(String.init) ?? "",
-                    row.resetSeconds.map(Self.format) ?? "",
-                ].joined(separator: ","))
+            let counts: [String] = [
+                "\(row.second)", Self.format(row.targetRate), "\(row.sent)", "\(row.ok)", "\(row.throttled)",
+                "\(row.clientErrors)", "\(row.serverErrors)", "\(row.transportErrors)", "\(row.dropped)",
+                "\(row.inFlight)",
+            ]
+            let headers: [String] = [
+                row.limit.map(String.init) ?? "", row.remaining.map(String.init) ?? "",
+                row.resetSeconds.map(Self.format) ?? "",
+            ]
+            let latency: [String] = [
+                row.p50Milliseconds.map(Self.format) ?? "", row.p99Milliseconds.map(Self.format) ?? "",
+            ]
+            lines.append((counts + headers + latency).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -190,21 +212,25 @@ public struct LoadSummary: Sendable, Codable, Equatable {
         return rounded == rounded.rounded() && abs(rounded) < 1e15 ? String(Int(rounded)) : String(rounded)
     }
 
-    /// The timeline as an SVG chart (``TimelineChart``): sent, accepted and 429s per second, and
-    /// the limiter's rate when a report found one.
+    /// The timeline as an SVG chart (``TimelineChart``): sent, accepted and 429s per second, the
+    /// target rate when the test had a schedule, the limiter's rate when a report found one, and a
+    /// latency panel with each second's p50 and p99.
     public func chart(title: String, limit: LimiterReport?) -> String {
         let allowed = limit?.ratePerSecond.map { [TimelineChart.Allowed(from: 0, to: seconds, rate: $0)] } ?? []
+        let scheduled = timeline.contains { $0.targetRate > 0 }
         return TimelineChart.render(
             title: title,
-            subtitle: "requests per second — grey sent, green 2xx/3xx, red 429"
-                + (allowed.isEmpty ? "" : ", light grey the rate the limiter allows"),
+            subtitle: "per second of the test; latency from the intended send (coordinated omission corrected)",
             series: [
                 TimelineChart.Series(
-                    name: "per second",
+                    name: "requests per second",
                     points: timeline.map {
-                        .init(sent: Double($0.sent), ok: Double($0.ok), throttled: Double($0.throttled))
+                        .init(
+                            sent: Double($0.sent), ok: Double($0.ok), throttled: Double($0.throttled),
+                            pace: scheduled ? $0.targetRate : nil)
                     })
             ],
-            bucketSeconds: 1, allowed: allowed, showSent: true)
+            bucketSeconds: 1, allowed: allowed, showSent: true, paceLabel: "target rate",
+            latency: timeline.map { .init(p50: $0.p50Milliseconds, p99: $0.p99Milliseconds) })
     }
 }
