@@ -207,7 +207,7 @@ public final class SocketTransport: HTTPTransport {
                     result = .failure(error)
                 }
                 let cancelled = detach(job)
-                if cancelled || !(connection?.isReusable ?? false) {
+                if cancelled || !(connection?.canCarryAnotherRequest ?? false) {
                     connection?.close()
                     connection = nil
                 }
