@@ -126,11 +126,15 @@ enum LimiterInference {
         var lines: [String] = []
         var lie = false
         let ordered = samples.sorted { $0.sent < $1.sent }
-        // 1. Was `remaining` 0 when each run of 429s began? The least of the last five acceptances
-        //    before it: requests sent microseconds apart may be counted in either order.
+        // 1. Was `remaining` 0 when each run of 429s began? The least of the acceptances sent in the
+        //    20 ms before it (and at least the last five): requests sent close together reach the
+        //    server in either order, the more so when the transport's workers race to send them.
         var remainingAtOnset: [Int] = []
         for index in ordered.indices.dropFirst() where ordered[index].throttled && ordered[index - 1].accepted {
-            let before = ordered[..<index].reversed().filter(\.accepted).prefix(5).compactMap(\.remaining)
+            let horizon = ordered[index].sent - 0.02
+            let accepted = ordered[..<index].reversed().filter(\.accepted)
+            let recent = accepted.prefix { $0.sent >= horizon }
+            let before = (recent.count > 5 ? Array(recent) : Array(accepted.prefix(5))).compactMap(\.remaining)
             if let least = before.min() { remainingAtOnset.append(least) }
         }
         if !remainingAtOnset.isEmpty {
