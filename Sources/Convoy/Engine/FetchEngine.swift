@@ -139,7 +139,7 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
                     spawn(batch, in: &group, loop: &loop)
                 }
                 if fatal != nil || Task.isCancelled { group.cancelAll() }
-                limiter.expect(requests: requestsLeft())
+                if let left = requestsLeft() { limiter.expect(requests: left) }
                 guard let result = await group.next() else { break }
                 do {
                     try handle(result, in: &group, loop: &loop, store: store)
@@ -178,12 +178,12 @@ public final class FetchEngine<C: Clock>: Sendable where C.Duration == Duration 
     /// size is unknown.
     private func requestsLeft() -> Int? {
         guard let expected = configuration.expectedIDs else { return nil }
-        let summary = live.withLock { $0 }
-        let settled =
-            summary.fetched + summary.failed + summary.invalid + summary.skipped + summary.duplicates
-            + summary.otherShards
-        let unread = Double(max(0, expected - summary.inputRecords)) / Double(configuration.shard?.count ?? 1)
-        let inProgress = Double(max(0, summary.inputRecords - settled))
+        // Two counts under the lock, not a copy of the whole summary: this runs once per answer.
+        let (read, settled) = live.withLock {
+            ($0.inputRecords, $0.fetched + $0.failed + $0.invalid + $0.skipped + $0.duplicates + $0.otherShards)
+        }
+        let unread = Double(max(0, expected - read)) / Double(configuration.shard?.count ?? 1)
+        let inProgress = Double(max(0, read - settled))
         return Int(((unread + inProgress) * configuration.requestsPerID).rounded(.up))
     }
 

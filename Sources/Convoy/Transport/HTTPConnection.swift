@@ -114,7 +114,12 @@ final class HTTPConnection {
     /// Whether the next request may go on this idle connection: the last answer was read exactly to
     /// its end (the decoder framed it and neither side said `close`), no byte past it is buffered,
     /// and nothing has arrived since (the server's close, or an answer no request asked for).
-    var canCarryAnotherRequest: Bool { isReusable && decoder.unreadBytes == 0 && !somethingArrived }
+    var canCarryAnotherRequest: Bool { endedCleanly && !somethingArrived }
+
+    /// Whether the last answer left the connection fit for another: read exactly to its end, framed,
+    /// neither side asked to close, and no byte past it buffered. Checked right after each exchange
+    /// (no system call); ``canCarryAnotherRequest`` adds the check for what arrived while idle.
+    var endedCleanly: Bool { isReusable && decoder.unreadBytes == 0 }
 
     /// True when the socket has something to read while no request is out.
     private var somethingArrived: Bool {

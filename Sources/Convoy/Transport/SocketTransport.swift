@@ -207,7 +207,7 @@ public final class SocketTransport: HTTPTransport {
                     result = .failure(error)
                 }
                 let cancelled = detach(job)
-                if cancelled || !(connection?.canCarryAnotherRequest ?? false) {
+                if cancelled || !(connection?.endedCleanly ?? false) {
                     connection?.close()
                     connection = nil
                 }
